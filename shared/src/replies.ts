@@ -1,0 +1,85 @@
+/** Reading tracker → peer replies, checked before a peer trusts them. */
+import { isErrorCode } from "./errors.ts";
+import { MAX_REPLY_BYTES } from "./limits.ts";
+import type { RequestId, RequestType, ResultMap, TrackerReply } from "./protocol.ts";
+import {
+  ProtocolFailure,
+  checkFileEntry,
+  checkHost,
+  checkPath,
+  checkPort,
+  checkUserName,
+  expectArray,
+  expectInteger,
+  expectObject,
+  expectString,
+  isObject,
+  readRequestId,
+} from "./validate.ts";
+
+/** Reads the envelope; the result is checked once the request type is known. */
+export function parseReplyEnvelope(raw: string): TrackerReply<unknown> {
+  if (raw.length > MAX_REPLY_BYTES) throw new ProtocolFailure("too-large", "the tracker's reply is too large");
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ProtocolFailure("bad-json", "the tracker sent a reply that is not JSON");
+  }
+  const reply = expectObject(value, "a reply");
+  const id = reply.id === null ? null : readRequestId(reply.id);
+  if (id === undefined) throw new ProtocolFailure("bad-message", "the tracker's reply has no valid id");
+  if (reply.ok === true) return { id: id as RequestId, ok: true, result: reply.result };
+  if (reply.ok === false && isObject(reply.error) && isErrorCode(reply.error.code) && typeof reply.error.message === "string") {
+    return { id, ok: false, error: { code: reply.error.code, message: reply.error.message } };
+  }
+  throw new ProtocolFailure("bad-message", "the tracker's reply is neither a result nor an error");
+}
+
+type ResultReader<T extends RequestType> = (value: unknown) => ResultMap[T];
+
+const readers: { [T in RequestType]: ResultReader<T> } = {
+  hello: (value) => {
+    const obj = expectObject(value, "a hello result");
+    return { host: checkHost(obj.host), port: checkPort(obj.port) };
+  },
+  register: (value) => {
+    const obj = expectObject(value, "a register result");
+    return {
+      user: checkUserName(obj.user),
+      added: expectInteger(obj, "added", 0, Number.MAX_SAFE_INTEGER),
+      updated: expectInteger(obj, "updated", 0, Number.MAX_SAFE_INTEGER),
+      total: expectInteger(obj, "total", 0, Number.MAX_SAFE_INTEGER),
+    };
+  },
+  unregister: (value) => {
+    const obj = expectObject(value, "an unregister result");
+    return {
+      user: checkUserName(obj.user),
+      removed: expectArray(obj, "removed").map(checkPath),
+      unknown: expectArray(obj, "unknown").map(checkPath),
+    };
+  },
+  "list-files": (value) => {
+    const obj = expectObject(value, "a list-files result");
+    return {
+      files: expectArray(obj, "files").map((entry) => {
+        const user = checkUserName(expectObject(entry, "a file listing").user);
+        return { user, ...checkFileEntry(entry) };
+      }),
+    };
+  },
+  "list-users": (value) => {
+    const obj = expectObject(value, "a list-users result");
+    return {
+      users: expectArray(obj, "users").map((entry) => {
+        const e = expectObject(entry, "a user");
+        return { user: checkUserName(e.user), host: checkHost(expectString(e, "host")), port: checkPort(e.port) };
+      }),
+    };
+  },
+};
+
+export function readResult<T extends RequestType>(type: T, value: unknown): ResultMap[T] {
+  return readers[type](value);
+}

@@ -1,0 +1,92 @@
+/** Reading peer → tracker requests: size, JSON, envelope, then each field. */
+import { MAX_MESSAGE_BYTES } from "./limits.ts";
+import type { RequestId, TrackerRequest } from "./protocol.ts";
+import { REQUEST_TYPES } from "./protocol.ts";
+import type { ProtocolError } from "./errors.ts";
+import {
+  ProtocolFailure,
+  checkFileCount,
+  checkFileEntry,
+  checkHost,
+  checkPath,
+  checkPort,
+  checkUserName,
+  expectArray,
+  isObject,
+  readRequestId,
+  utf8Length,
+} from "./validate.ts";
+
+export type ParsedRequest =
+  | { ok: true; request: TrackerRequest }
+  | { ok: false; id: RequestId | null; error: ProtocolError };
+
+const failure = (id: RequestId | null, code: ProtocolError["code"], message: string): ParsedRequest => ({
+  ok: false,
+  id,
+  error: { code, message },
+});
+
+export function parseRequest(raw: string | ArrayBuffer | ArrayBufferView): ParsedRequest {
+  if (typeof raw !== "string") {
+    const size = raw.byteLength;
+    if (size > MAX_MESSAGE_BYTES) return failure(null, "too-large", tooLarge(size));
+    return failure(null, "bad-message", "messages must be JSON text frames, not binary");
+  }
+  const size = utf8Length(raw);
+  if (size > MAX_MESSAGE_BYTES) return failure(null, "too-large", tooLarge(size));
+
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    return failure(null, "bad-json", `the message is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(value)) return failure(null, "bad-message", "a request must be a JSON object");
+
+  const id = readRequestId(value.id);
+  if (id === undefined) {
+    return failure(null, "bad-message", '"id" must be an integer or a string of 1–64 characters');
+  }
+  const type = value.type;
+  if (typeof type !== "string") return failure(id, "bad-message", '"type" must be a string');
+  if (!(REQUEST_TYPES as readonly string[]).includes(type)) {
+    return failure(id, "unknown-type", `unknown request type ${JSON.stringify(type.slice(0, 40))}; expected one of ${REQUEST_TYPES.join(", ")}`);
+  }
+
+  try {
+    return { ok: true, request: readBody(id, type as TrackerRequest["type"], value) };
+  } catch (error) {
+    if (error instanceof ProtocolFailure) return failure(id, error.code, error.message);
+    throw error;
+  }
+}
+
+function readBody(id: RequestId, type: TrackerRequest["type"], body: Record<string, unknown>): TrackerRequest {
+  switch (type) {
+    case "hello": {
+      const port = checkPort(body.port);
+      if (body.host === undefined) return { id, type, port };
+      return { id, type, port, host: checkHost(body.host) };
+    }
+    case "register": {
+      const user = checkUserName(body.user);
+      const files = expectArray(body, "files");
+      checkFileCount(files.length);
+      return { id, type, user, files: files.map(checkFileEntry) };
+    }
+    case "unregister": {
+      const user = checkUserName(body.user);
+      const paths = expectArray(body, "paths");
+      checkFileCount(paths.length);
+      return { id, type, user, paths: paths.map(checkPath) };
+    }
+    case "list-files":
+    case "list-users":
+      return { id, type };
+  }
+}
+
+function tooLarge(size: number): string {
+  return `the message is ${size} bytes; at most ${MAX_MESSAGE_BYTES} are allowed`;
+}

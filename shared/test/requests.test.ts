@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { MAX_MESSAGE_BYTES, MAX_PATH_BYTES, parseRequest, utf8Length } from "../src/index.ts";
+
+const sha = "0".repeat(64);
+const req = (body: object) => JSON.stringify({ id: 1, ...body });
+
+describe("parseRequest", () => {
+  it("accepts every well-formed request type", () => {
+    expect(parseRequest(req({ type: "hello", port: 1234 }))).toEqual({ ok: true, request: { id: 1, type: "hello", port: 1234 } });
+    expect(parseRequest(req({ type: "hello", port: 1, host: "10.0.0.1" }))).toMatchObject({ ok: true });
+    expect(parseRequest(req({ type: "register", user: "Pesho123", files: [{ path: "/a", size: 0, sha256: sha }] }))).toMatchObject({
+      ok: true,
+      request: { type: "register", user: "Pesho123", files: [{ path: "/a", size: 0, sha256: sha }] },
+    });
+    expect(parseRequest(req({ type: "unregister", user: "Gosho321", paths: ["C:\\data\\x.bin"] }))).toMatchObject({ ok: true });
+    expect(parseRequest(req({ type: "list-files" }))).toMatchObject({ ok: true });
+    expect(parseRequest(JSON.stringify({ id: "abc", type: "list-users" }))).toMatchObject({ ok: true, request: { id: "abc" } });
+  });
+
+  it("drops unknown extra fields instead of passing them on", () => {
+    const parsed = parseRequest(req({ type: "list-files", extra: { deep: true } }));
+    expect(parsed).toEqual({ ok: true, request: { id: 1, type: "list-files" } });
+  });
+
+  it.each([
+    ["not JSON", "{", "bad-json"],
+    ["not an object", "7", "bad-message"],
+    ["a bad id", JSON.stringify({ id: { x: 1 }, type: "list-files" }), "bad-message"],
+    ["an unknown type", req({ type: "teleport" }), "unknown-type"],
+    ["a non-string type", req({ type: 5 }), "bad-message"],
+    ["a bad name", req({ type: "register", user: "a b", files: [{ path: "/a", size: 0, sha256: sha }] }), "invalid-name"],
+    ["a relative path", req({ type: "unregister", user: "u", paths: ["a/b"] }), "invalid-path"],
+    ["a path with NUL", req({ type: "unregister", user: "u", paths: ["/a\u0000"] }), "invalid-path"],
+    ["an over-long path", req({ type: "unregister", user: "u", paths: ["/" + "é".repeat(MAX_PATH_BYTES / 2)] }), "invalid-path"],
+    ["a fractional size", req({ type: "register", user: "u", files: [{ path: "/a", size: 1.5, sha256: sha }] }), "invalid-file"],
+    ["too many files", req({ type: "unregister", user: "u", paths: Array.from({ length: 1001 }, (_, i) => `/${i}`) }), "too-many-files"],
+    ["a port out of range", req({ type: "hello", port: 65536 }), "invalid-address"],
+  ])("refuses %s", (_name, raw, code) => {
+    expect(parseRequest(raw)).toMatchObject({ ok: false, error: { code } });
+  });
+
+  it("measures the size in UTF-8 bytes, not characters", () => {
+    const justOver = "é".repeat(MAX_MESSAGE_BYTES / 2); // 2 bytes each, plus quotes
+    expect(parseRequest(JSON.stringify(justOver))).toMatchObject({ ok: false, error: { code: "too-large" } });
+    const justUnder = "a".repeat(MAX_MESSAGE_BYTES - 2);
+    expect(parseRequest(JSON.stringify(justUnder))).toMatchObject({ ok: false, error: { code: "bad-message" } });
+  });
+
+  it("counts UTF-8 bytes exactly", () => {
+    for (const text of ["", "abc", "é", "€", "😀", "a😀é€".repeat(500), "\ud800x"]) {
+      expect(utf8Length(text)).toBe(Buffer.byteLength(text, "utf8"));
+    }
+  });
+});

@@ -1,0 +1,83 @@
+/** One handler per request type; each either answers or throws a ProtocolFailure and changes nothing. */
+import {
+  MAX_FILES_PER_USER,
+  ProtocolFailure,
+  type FileEntry,
+  type RequestOf,
+  type RequestType,
+  type ResultMap,
+} from "@p2p/shared";
+import type { Connection } from "./connection.ts";
+import type { TrackerStore } from "./store.ts";
+
+export interface CommandContext {
+  store: TrackerStore;
+  connection: Connection;
+  /** Persists a changed connection into the socket's attachment. */
+  save(connection: Connection): void;
+  /** Whether the connection with this id still has an open socket. */
+  isLive(conn: string): boolean;
+}
+
+type Handler<T extends RequestType> = (ctx: CommandContext, request: RequestOf<T>) => ResultMap[T];
+
+export const commands: { [T in RequestType]: Handler<T> } = {
+  hello(ctx, { port, host }) {
+    const connection = { ...ctx.connection, port, host: host ?? ctx.connection.seenHost };
+    if (connection.user !== null) ctx.store.setAddress(connection.user, connection.host, port);
+    ctx.save(connection);
+    return { host: connection.host, port };
+  },
+
+  register(ctx, { user, files }) {
+    const { connection, store } = ctx;
+    if (connection.port === null) {
+      throw new ProtocolFailure("hello-required", "say hello with your mini-server's port before registering files");
+    }
+    if (connection.user !== null && connection.user !== user) {
+      throw new ProtocolFailure(
+        "name-mismatch",
+        `this connection is registered as "${connection.user}"; it cannot also register as "${user}"`,
+      );
+    }
+    const holder = store.holderOf(user);
+    if (holder !== undefined && holder !== connection.conn && ctx.isLive(holder)) {
+      throw new ProtocolFailure("name-taken", `the name "${user}" is in use by another connected peer`);
+    }
+    const unique = dedupe(files);
+    const current = holder === connection.conn ? store.fileCount(user) : 0;
+    const fresh = holder === connection.conn ? store.countNewPaths(user, unique.map((f) => f.path)) : unique.length;
+    if (current + fresh > MAX_FILES_PER_USER) {
+      throw new ProtocolFailure(
+        "too-many-files",
+        `"${user}" would offer ${current + fresh} files; at most ${MAX_FILES_PER_USER} are allowed per user`,
+      );
+    }
+    const counts = store.register(user, connection.conn, connection.host, connection.port, unique);
+    if (connection.user === null) ctx.save({ ...connection, user });
+    return { user, ...counts };
+  },
+
+  unregister(ctx, { user, paths }) {
+    const { connection, store } = ctx;
+    if (connection.user !== user) {
+      const holder = store.holderOf(user);
+      if (holder !== undefined && ctx.isLive(holder)) {
+        throw new ProtocolFailure("not-owner", `"${user}" belongs to another connection; only it can unregister its files`);
+      }
+      throw new ProtocolFailure("unknown-user", `no connected user is named "${user}"`);
+    }
+    return { user, ...store.unregister(user, [...new Set(paths)]) };
+  },
+
+  "list-files": (ctx) => ({ files: ctx.store.listFiles() }),
+
+  "list-users": (ctx) => ({ users: ctx.store.listUsers() }),
+};
+
+/** The last entry for a path wins, as if the entries were sent one by one. */
+function dedupe(files: readonly FileEntry[]): FileEntry[] {
+  const byPath = new Map<string, FileEntry>();
+  for (const file of files) byPath.set(file.path, file);
+  return [...byPath.values()];
+}

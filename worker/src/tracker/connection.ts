@@ -1,0 +1,25 @@
+/**
+ * What the tracker knows about one socket, kept in the socket's attachment
+ * so it survives hibernation together with the socket itself.
+ */
+export interface Connection {
+  /** Unique per socket; ties the users table to live sockets. */
+  conn: string;
+  /** The address the worker saw the peer connect from. */
+  seenHost: string;
+  /** The address other peers get: `hello`'s host, or seenHost. */
+  host: string;
+  /** The mini-server port from `hello`; null until then. */
+  port: number | null;
+  /** The name this connection registered; null until its first register. */
+  user: string | null;
+}
+
+export function readConnection(ws: WebSocket): Connection | null {
+  const value = ws.deserializeAttachment() as Connection | null;
+  return value && typeof value.conn === "string" ? value : null;
+}
+
+export function writeConnection(ws: WebSocket, connection: Connection): void {
+  ws.serializeAttachment(connection);
+}

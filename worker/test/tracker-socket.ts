@@ -1,0 +1,84 @@
+/** A test peer: a real WebSocket to the worker under test, inside workerd. */
+import { exports } from "cloudflare:workers";
+import type { FileEntry, RequestBody, RequestType, TrackerReply } from "@p2p/shared";
+
+export class TrackerSocket {
+  private readonly inbox: string[] = [];
+  private readonly waiting: ((text: string) => void)[] = [];
+  private nextId = 1;
+  closed = false;
+
+  readonly ws: WebSocket;
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.addEventListener("message", (event) => {
+      const text = typeof event.data === "string" ? event.data : "<binary>";
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(text);
+      else this.inbox.push(text);
+    });
+    ws.addEventListener("close", () => {
+      this.closed = true;
+    });
+  }
+
+  static async open(headers: Record<string, string> = {}): Promise<TrackerSocket> {
+    const res = await exports.default.fetch("http://tracker.test/ws", { headers: { Upgrade: "websocket", ...headers } });
+    if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status}`);
+    res.webSocket.accept();
+    return new TrackerSocket(res.webSocket);
+  }
+
+  /** Opens a socket that has said hello with the given mini-server port. */
+  static async hello(port = 4000, host?: string): Promise<TrackerSocket> {
+    const socket = await TrackerSocket.open();
+    const reply = await socket.request("hello", host === undefined ? { port } : { port, host });
+    if (!reply.ok) throw new Error(`hello failed: ${reply.error.message}`);
+    return socket;
+  }
+
+  next(): Promise<string> {
+    const text = this.inbox.shift();
+    if (text !== undefined) return Promise.resolve(text);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  async raw(message: string | ArrayBuffer): Promise<TrackerReply> {
+    this.ws.send(message);
+    return JSON.parse(await this.next()) as TrackerReply;
+  }
+
+  request<T extends RequestType>(type: T, body: Omit<RequestBody<T>, "type">): Promise<TrackerReply> {
+    return this.raw(JSON.stringify({ id: this.nextId++, type, ...body }));
+  }
+
+  /** Sends a request that must succeed and returns its result. */
+  async ok<T extends RequestType>(type: T, body: Omit<RequestBody<T>, "type">): Promise<any> {
+    const reply = await this.request(type, body);
+    if (!reply.ok) throw new Error(`${type} failed: ${reply.error.code}: ${reply.error.message}`);
+    return reply.result;
+  }
+
+  async close(): Promise<void> {
+    this.ws.close(1000, "done");
+  }
+}
+
+export const sha = (seed: string): string => seed.repeat(64).slice(0, 64);
+
+export const file = (path: string, size = 10, hash = "a"): FileEntry => ({ path, size, sha256: sha(hash) });
+
+export async function api<T>(path: string): Promise<T> {
+  const res = await exports.default.fetch(`http://tracker.test${path}`);
+  return (await res.json()) as T;
+}
+
+/** Waits until the tracker has processed a close, seen through the HTTP API. */
+export async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
