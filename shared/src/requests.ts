@@ -72,7 +72,8 @@ function readBody(id: RequestId, type: TrackerRequest["type"], body: Record<stri
     case "register": {
       const user = checkUserName(body.user);
       const files = expectArray(body, "files");
-      checkFileCount(files.length);
+      // No files at all just claims the name.
+      checkFileCount(files.length, 0);
       return { id, type, user, files: files.map(checkFileEntry) };
     }
     case "unregister": {

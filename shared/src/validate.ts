@@ -125,8 +125,8 @@ export function checkFileEntry(value: unknown): FileEntry {
   return { path, size, sha256 };
 }
 
-export function checkFileCount(count: number): void {
-  if (count === 0) fail("bad-message", "name at least one file");
+export function checkFileCount(count: number, min = 1): void {
+  if (count < min) fail("bad-message", "name at least one file");
   if (count > MAX_FILES_PER_MESSAGE) {
     fail("too-many-files", `${count} files in one message; at most ${MAX_FILES_PER_MESSAGE} are allowed`);
   }

@@ -11,7 +11,7 @@ describe("malformed messages", () => {
     ["a missing type", JSON.stringify({ id: 1 }), "bad-message"],
     ["an unknown type", JSON.stringify({ id: 1, type: "delete-everything" }), "unknown-type"],
     ["register without files", JSON.stringify({ id: 1, type: "register", user: "bad" }), "bad-message"],
-    ["register with no files", JSON.stringify({ id: 1, type: "register", user: "bad", files: [] }), "bad-message"],
+    ["unregister with no paths", JSON.stringify({ id: 1, type: "unregister", user: "bad", paths: [] }), "bad-message"],
     ["unregister with paths not an array", JSON.stringify({ id: 1, type: "unregister", user: "bad", paths: "/a" }), "bad-message"],
     ["a binary frame", new TextEncoder().encode('{"id":1,"type":"list-files"}').buffer as ArrayBuffer, "bad-message"],
   ];

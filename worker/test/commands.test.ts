@@ -54,6 +54,16 @@ describe("register", () => {
     await peer.close();
   });
 
+  it("claims a name with an empty file list", async () => {
+    const peer = await TrackerSocket.hello(4321);
+    expect(await peer.ok("register", { user: "just-a-name", files: [] })).toEqual({ user: "just-a-name", added: 0, updated: 0, total: 0 });
+    expect((await peer.ok("list-users", {})).users).toContainEqual({ user: "just-a-name", host: "127.0.0.1", port: 4321 });
+    const other = await TrackerSocket.hello();
+    expect(await other.request("register", { user: "just-a-name", files: [] })).toMatchObject({ error: { code: "name-taken" } });
+    await peer.close();
+    await other.close();
+  });
+
   it("refuses a second name on the same connection", async () => {
     const peer = await TrackerSocket.hello();
     await peer.ok("register", { user: "first-name", files: [file("/a")] });
