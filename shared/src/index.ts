@@ -5,3 +5,4 @@ export * from "./requests.ts";
 export * from "./replies.ts";
 export * from "./validate.ts";
 export * from "./users-file.ts";
+export * from "./transfer.ts";

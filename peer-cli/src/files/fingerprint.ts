@@ -1,0 +1,81 @@
+/** What a registered file looked like, so later reads can tell whether it is still the same file. */
+import { createHash } from "node:crypto";
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { PeerError } from "../errors.ts";
+
+export interface FileFingerprint {
+  size: number;
+  sha256: string;
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+}
+
+/**
+ * O_NONBLOCK so that a FIFO (or other special file) answers at once and is
+ * then rejected by fstat, instead of blocking a libuv thread until a writer
+ * shows up. It has no effect on regular files and does not exist on Windows.
+ */
+export const OPEN_READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+const CHUNK_BYTES = 256 * 1024;
+
+export async function fingerprintFile(path: string): Promise<FileFingerprint> {
+  const handle = await openForReading(path);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new PeerError("not-a-file", `not a regular file: ${path}`);
+
+    const hash = createHash("sha256");
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    // Read one byte past the expected end: a file that keeps growing must not
+    // keep us hashing forever, and the extra byte is enough to notice it.
+    const limit = stat.size + 1;
+    let read = 0;
+    while (read < limit) {
+      const { bytesRead } = await handle
+        .read(buffer, 0, Math.min(buffer.length, limit - read), read)
+        .catch((error: unknown) => {
+          throw new PeerError("unreadable", `cannot read ${path}: ${errnoCode(error)}`);
+        });
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      read += bytesRead;
+    }
+
+    // A same-size rewrite during hashing shows up only as a new mtime.
+    const after = await handle.stat();
+    if (read !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs) {
+      throw new PeerError("changed", `${path} changed while it was being read; try again`);
+    }
+    return { size: stat.size, sha256: hash.digest("hex"), dev: stat.dev, ino: stat.ino, mtimeMs: stat.mtimeMs };
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/** Same inode on the same device, and not modified since the fingerprint was taken. */
+export function sameFile(
+  a: FileFingerprint,
+  b: { size: number; dev: number; ino: number; mtimeMs: number },
+): boolean {
+  return a.size === b.size && a.dev === b.dev && a.ino === b.ino && a.mtimeMs === b.mtimeMs;
+}
+
+async function openForReading(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, OPEN_READ_FLAGS);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR") throw new PeerError("missing", `no such file: ${path}`);
+    if (code === "EACCES" || code === "EPERM") throw new PeerError("unreadable", `permission denied: ${path}`);
+    if (code === "EISDIR") throw new PeerError("not-a-file", `not a regular file: ${path}`);
+    throw new PeerError("unreadable", `cannot open ${path}: ${code}`);
+  }
+}
+
+export function errnoCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
+}
