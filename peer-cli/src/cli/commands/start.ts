@@ -1,0 +1,64 @@
+import { USER_NAME_PATTERN } from "@p2p/shared";
+import { defineCommand } from "citty";
+import { EXIT } from "../../errors.ts";
+import { resolveHome } from "../../peer/home.ts";
+import { Peer } from "../../peer/peer.ts";
+import { usage } from "../context.ts";
+import { runPrompt } from "../prompt.ts";
+
+export const DEFAULT_TRACKER = "ws://127.0.0.1:8787/ws";
+
+export default defineCommand({
+  meta: { name: "start", description: "Run a peer in the foreground: mini-server, tracker connection, user map and control socket" },
+  args: {
+    tracker: { type: "string", description: `Tracker WebSocket URL (default: $P2P_TRACKER or ${DEFAULT_TRACKER})`, valueHint: "url" },
+    port: { type: "string", description: "Mini-server port; 0 picks a free one", default: "0", valueHint: "port" },
+    bind: { type: "string", description: "Address the mini-server listens on", default: "0.0.0.0", valueHint: "addr" },
+    host: { type: "string", description: "Address other peers should use to reach this one (default: as the tracker sees it)", valueHint: "host" },
+    user: { type: "string", description: "Claim this user name at once (otherwise the first register names the peer)", valueHint: "name" },
+    home: { type: "string", description: "The peer's home folder (default: $P2P_PEER_HOME or ~/.p2p-peer)", valueHint: "dir" },
+    refresh: { type: "string", description: "Seconds between user-map refreshes", default: "30", valueHint: "s" },
+  },
+  async run({ args }) {
+    const port = Number(args.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage(`--port must be 0–65535, got ${args.port}`);
+    const refresh = Number(args.refresh);
+    if (!Number.isFinite(refresh) || refresh < 0.1 || refresh > 86_400) throw usage(`--refresh must be 0.1–86400 seconds, got ${args.refresh}`);
+    if (args.user !== undefined && !USER_NAME_PATTERN.test(args.user)) {
+      throw usage(`invalid --user ${JSON.stringify(args.user)}: use 1–64 characters from A–Z, a–z, 0–9, ".", "_" and "-"`);
+    }
+    const home = resolveHome(args.home);
+    const log = (line: string) => process.stderr.write(`[p2p-peer] ${line}\n`);
+    const peer = await Peer.start({
+      home,
+      tracker: args.tracker ?? process.env.P2P_TRACKER ?? DEFAULT_TRACKER,
+      port,
+      bind: args.bind,
+      ...(args.host ? { host: args.host } : {}),
+      ...(args.user ? { user: args.user } : {}),
+      refreshSeconds: refresh,
+      log,
+      ...testThrottle(),
+    });
+    log(`ready: home ${home.dir}, mini-server port ${peer.miniServerPort}, users in ${home.usersFile}`);
+
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
+      log("stopping");
+      await peer.stop();
+      process.exit(EXIT.ok);
+    };
+    process.on("SIGINT", () => void stop());
+    process.on("SIGTERM", () => void stop());
+    if (process.stdin.isTTY) await runPrompt(peer, stop);
+    else await new Promise(() => {});
+  },
+});
+
+/** Slows uploads so tests can interrupt them; never set in normal use. */
+function testThrottle(): { throttleBytesPerSecond?: number } {
+  const value = Number(process.env.P2P_TEST_THROTTLE_BPS);
+  return Number.isFinite(value) && value > 0 ? { throttleBytesPerSecond: value } : {};
+}

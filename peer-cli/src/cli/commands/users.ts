@@ -1,0 +1,14 @@
+import { defineCommand } from "citty";
+import { commandContext, homeArg, jsonArg, type CommandData } from "../context.ts";
+import { printJson, printUsers } from "../output.ts";
+
+export default defineCommand({
+  meta: { name: "users", description: "Show the local user map (`user – host:port`), as last refreshed from the tracker" },
+  args: { ...homeArg, ...jsonArg },
+  async run({ args, data }) {
+    const ctx = commandContext(data as CommandData, args.home);
+    const outcome = await ctx.transport({ cmd: "users" });
+    if (args.json) printJson(ctx.output, outcome);
+    else printUsers(ctx.output, outcome);
+  },
+});

@@ -1,0 +1,45 @@
+/** What commands print: plain lines for people, JSON for scripts. */
+import { formatUserLine, type FileListing } from "@p2p/shared";
+import type { DownloadOutcome, RegisterOutcome, UnregisterOutcome, UsersOutcome } from "../control/protocol.ts";
+import { formatBytes } from "./progress-bar.ts";
+
+export interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export const consoleOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+export const printJson = (output: Output, value: unknown) => output.out(JSON.stringify(value, null, 2));
+
+export function printFiles(output: Output, files: readonly FileListing[]): void {
+  for (const file of files) output.out(`${file.user} : ${file.path}`);
+}
+
+export function printUsers(output: Output, outcome: UsersOutcome): void {
+  for (const user of outcome.users) output.out(formatUserLine(user));
+  if (outcome.users.length === 0) {
+    output.err(outcome.refreshedAt ? "no users online" : "the user map has not been refreshed yet");
+  }
+}
+
+export function printRegistered(output: Output, outcome: RegisterOutcome): void {
+  for (const file of outcome.files) output.out(`registered ${outcome.user} : ${file.path} (${formatBytes(file.size)})`);
+  output.err(`${outcome.added} added, ${outcome.updated} updated; ${outcome.user} offers ${outcome.total} files`);
+}
+
+export function printUnregistered(output: Output, outcome: UnregisterOutcome): void {
+  for (const path of outcome.removed) output.out(`unregistered ${outcome.user} : ${path}`);
+  for (const path of outcome.unknown) output.err(`not registered by ${outcome.user}: ${path}`);
+}
+
+export function printDownloaded(output: Output, outcome: DownloadOutcome): void {
+  const rate = outcome.seconds > 0 ? `${formatBytes(outcome.size / outcome.seconds)}/s` : "";
+  output.out(`saved ${outcome.saved} (${formatBytes(outcome.size)} from ${outcome.user} in ${outcome.seconds.toFixed(1)} s ${rate})`.trimEnd());
+  if (outcome.registeredAs) output.out(`registered ${outcome.registeredAs} : ${outcome.saved}`);
+  else if (outcome.registerError) output.err(`warning: saved, but not registered: ${outcome.registerError}`);
+  else output.err("note: saved, but not registered: this peer has no name yet (register a file first)");
+}

@@ -1,0 +1,44 @@
+/** A one-line download progress bar for terminals; silent anywhere else. */
+import type { WriteStream } from "node:tty";
+
+export interface Progress {
+  update(received: number, total: number): void;
+  done(): void;
+}
+
+const WIDTH = 28;
+
+export function progressBar(stream: NodeJS.WriteStream, label: string): Progress {
+  if (!stream.isTTY) return { update() {}, done() {} };
+  const tty = stream as WriteStream;
+  const started = performance.now();
+  let drawn = false;
+  return {
+    update(received, total) {
+      const fraction = total === 0 ? 1 : received / total;
+      const filled = Math.round(fraction * WIDTH);
+      const seconds = (performance.now() - started) / 1000;
+      const rate = seconds > 0 ? received / seconds : 0;
+      const eta = rate > 0 ? (total - received) / rate : 0;
+      const line = `${label} [${"#".repeat(filled)}${"-".repeat(WIDTH - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(received)}/${formatBytes(total)} ${formatBytes(rate)}/s ETA ${Math.ceil(eta)}s`;
+      tty.clearLine(0);
+      tty.cursorTo(0);
+      tty.write(line.slice(0, Math.max(20, (tty.columns ?? 80) - 1)));
+      drawn = true;
+    },
+    done() {
+      if (drawn) tty.write("\n");
+    },
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

@@ -1,0 +1,14 @@
+/** Turns any failure into a message and an exit code that mean something. */
+import { EXIT, PeerError, errorMessage, type ExitCode } from "../errors.ts";
+
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof PeerError) return error.exitCode;
+  if (error instanceof Error && error.name === "CLIError") return EXIT.usage;
+  return EXIT.failed;
+}
+
+export function reportError(error: unknown): ExitCode {
+  const code = exitCodeOf(error);
+  process.stderr.write(`error: ${errorMessage(error)}\n`);
+  return code;
+}

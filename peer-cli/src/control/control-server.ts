@@ -1,0 +1,69 @@
+/** The running peer's end of the control socket. */
+import { chmod, rm } from "node:fs/promises";
+import { createConnection, createServer, type Server } from "node:net";
+import { ProtocolFailure } from "@p2p/shared";
+import { EXIT, PeerError, errorMessage } from "../errors.ts";
+import { readLines, writeLine } from "./json-lines.ts";
+import { parseControlRequest, type ControlRequest } from "./protocol.ts";
+
+export type ControlHandler = (request: ControlRequest, progress: (received: number, total: number) => void) => Promise<unknown>;
+
+export async function startControlServer(socketPath: string, handle: ControlHandler): Promise<{ close(): Promise<void> }> {
+  await clearStaleSocket(socketPath);
+  const server: Server = createServer((socket) => {
+    socket.on("error", () => socket.destroy());
+    readLines(
+      socket,
+      (line) => {
+        let request: ControlRequest;
+        try {
+          request = parseControlRequest(line);
+        } catch (error) {
+          const code = error instanceof ProtocolFailure ? error.code : "bad-message";
+          writeLine(socket, { id: -1, ok: false, error: { code, message: errorMessage(error), exitCode: EXIT.usage } });
+          return;
+        }
+        const progress = (received: number, total: number) => writeLine(socket, { id: request.id, event: "progress", received, total });
+        handle(request, progress).then(
+          (result) => writeLine(socket, { id: request.id, ok: true, result }),
+          (error: unknown) => {
+            const failure =
+              error instanceof PeerError
+                ? { code: error.code, message: error.message, exitCode: error.exitCode }
+                : { code: "internal", message: errorMessage(error), exitCode: EXIT.failed };
+            writeLine(socket, { id: request.id, ok: false, error: failure });
+          },
+        );
+      },
+      () => socket.destroy(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => resolve());
+  });
+  await chmod(socketPath, 0o600);
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        void rm(socketPath, { force: true });
+      }),
+  };
+}
+
+/** A socket file left by a peer that died is removed; a live peer's is not. */
+async function clearStaleSocket(socketPath: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = createConnection(socketPath);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (alive) {
+    throw new PeerError("already-running", `a peer is already running with this home (${socketPath}); use another --home`, EXIT.failed);
+  }
+  await rm(socketPath, { force: true });
+}

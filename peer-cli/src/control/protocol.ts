@@ -1,0 +1,138 @@
+/**
+ * Commands from a one-shot `p2p-peer …` to the running peer over its control
+ * socket: one JSON line each way, plus progress events for downloads.
+ */
+import {
+  checkPath,
+  checkUserName,
+  expectArray,
+  expectObject,
+  expectString,
+  isObject,
+  ProtocolFailure,
+  type FileListing,
+  type UserAddress,
+} from "@p2p/shared";
+
+export type ControlCommand =
+  | { cmd: "register"; user: string; paths: string[] }
+  | { cmd: "unregister"; user: string; paths: string[] }
+  | { cmd: "list-files" }
+  | { cmd: "users" }
+  | { cmd: "status" }
+  | { cmd: "download"; user: string; path: string; save: string; force: boolean };
+
+export type ControlRequest = ControlCommand & { id: number };
+
+export interface RegisteredFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface RegisterOutcome {
+  user: string;
+  files: RegisteredFile[];
+  added: number;
+  updated: number;
+  total: number;
+}
+
+export interface UnregisterOutcome {
+  user: string;
+  removed: string[];
+  unknown: string[];
+}
+
+export interface UsersOutcome {
+  users: UserAddress[];
+  refreshedAt: string | null;
+  file: string;
+}
+
+export interface StatusOutcome {
+  user: string | null;
+  home: string;
+  tracker: string;
+  trackerConnected: boolean;
+  miniServerPort: number;
+  offered: number;
+}
+
+export interface DownloadOutcome {
+  user: string;
+  path: string;
+  saved: string;
+  size: number;
+  sha256: string;
+  seconds: number;
+  /** The name the saved file was registered under, or null if this peer has none yet. */
+  registeredAs: string | null;
+  /** Why registering the saved file failed, when it did; the file is saved all the same. */
+  registerError?: string;
+}
+
+export interface OutcomeMap {
+  register: RegisterOutcome;
+  unregister: UnregisterOutcome;
+  "list-files": { files: FileListing[] };
+  users: UsersOutcome;
+  status: StatusOutcome;
+  download: DownloadOutcome;
+}
+
+export type ControlReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: string; message: string; exitCode: number } }
+  | { id: number; event: "progress"; received: number; total: number };
+
+const pathList = (obj: Record<string, unknown>): string[] => expectArray(obj, "paths").map(checkPath);
+
+/** The peer checks every command; the socket is private, but still a process boundary. */
+export function parseControlRequest(line: string): ControlRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new ProtocolFailure("bad-json", "the command is not JSON");
+  }
+  const obj = expectObject(value, "a command");
+  const id = obj.id;
+  if (typeof id !== "number" || !Number.isSafeInteger(id)) throw new ProtocolFailure("bad-message", '"id" must be an integer');
+  switch (obj.cmd) {
+    case "register":
+    case "unregister":
+      return { id, cmd: obj.cmd, user: checkUserName(obj.user), paths: pathList(obj) };
+    case "list-files":
+    case "users":
+    case "status":
+      return { id, cmd: obj.cmd };
+    case "download":
+      return {
+        id,
+        cmd: "download",
+        user: checkUserName(obj.user),
+        path: checkPath(obj.path),
+        save: checkPath(expectString(obj, "save")),
+        force: obj.force === true,
+      };
+    default:
+      throw new ProtocolFailure("unknown-type", `unknown command ${JSON.stringify(obj.cmd)}`);
+  }
+}
+
+export function parseControlReply(line: string): ControlReply {
+  const obj = expectObject(JSON.parse(line), "a reply");
+  if (typeof obj.id !== "number") throw new ProtocolFailure("bad-message", "the reply has no id");
+  if (obj.event === "progress" && typeof obj.received === "number" && typeof obj.total === "number") {
+    return { id: obj.id, event: "progress", received: obj.received, total: obj.total };
+  }
+  if (obj.ok === true) return { id: obj.id, ok: true, result: obj.result };
+  if (obj.ok === false && isObject(obj.error)) {
+    const { code, message, exitCode } = obj.error;
+    if (typeof code === "string" && typeof message === "string" && typeof exitCode === "number") {
+      return { id: obj.id, ok: false, error: { code, message, exitCode } };
+    }
+  }
+  throw new ProtocolFailure("bad-message", "the peer sent a malformed reply");
+}

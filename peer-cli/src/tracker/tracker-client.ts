@@ -1,0 +1,227 @@
+/**
+ * The peer's one WebSocket to the tracker: numbered requests, validated
+ * replies, keep-alive pings, and reconnection with capped, jittered backoff.
+ */
+import {
+  PING,
+  PONG,
+  ProtocolFailure,
+  parseReplyEnvelope,
+  readResult,
+  type RequestBody,
+  type RequestType,
+  type ResultMap,
+} from "@p2p/shared";
+import { EXIT, PeerError, errorMessage } from "../errors.ts";
+
+export interface TrackerClientOptions {
+  url: string;
+  /** Runs after every (re)connection, before requests from others are let through. */
+  onConnected: () => Promise<void>;
+  log: (line: string) => void;
+  requestTimeoutMs?: number;
+  pingIntervalMs?: number;
+  /** Pings without a pong before the connection counts as dead. */
+  missedPongLimit?: number;
+  maxBackoffMs?: number;
+}
+
+interface Pending {
+  type: RequestType;
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class TrackerClient {
+  private readonly options: Required<TrackerClientOptions>;
+  private ws: WebSocket | null = null;
+  private ready = false;
+  private stopped = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private attempt = 0;
+  private downSince: Date | null = new Date();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private missedPongs = 0;
+  private firstConnection: { resolve: () => void; reject: (e: Error) => void } | null = null;
+
+  constructor(options: TrackerClientOptions) {
+    this.options = {
+      requestTimeoutMs: 15_000,
+      pingIntervalMs: 10_000,
+      missedPongLimit: 3,
+      maxBackoffMs: 15_000,
+      ...options,
+    };
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  /** Connects; resolves once the first connection is up, rejects if it fails. Retries continue afterwards. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.firstConnection = { resolve, reject };
+      this.open();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
+    this.failPending(new PeerError("tracker-unreachable", "the peer is shutting down", EXIT.trackerUnreachable));
+    this.ws?.close(1000, "peer stopping");
+  }
+
+  /** Sends a request; fails at once while disconnected. */
+  request<T extends RequestType>(type: T, body: Omit<RequestBody<T>, "type">): Promise<ResultMap[T]> {
+    if (!this.ready) return Promise.reject(this.unreachable());
+    return this.send(type, body);
+  }
+
+  private send<T extends RequestType>(type: T, body: Omit<RequestBody<T>, "type">): Promise<ResultMap[T]> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(this.unreachable());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new PeerError("tracker-timeout", `the tracker did not answer ${type} within ${this.options.requestTimeoutMs / 1000} s`, EXIT.trackerUnreachable));
+      }, this.options.requestTimeoutMs);
+      this.pending.set(id, { type, resolve: resolve as (r: unknown) => void, reject, timer });
+      ws.send(JSON.stringify({ id, type, ...body }));
+    });
+  }
+
+  private open(): void {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.options.url);
+    } catch (error) {
+      this.firstConnection?.reject(new PeerError("bad-tracker-url", `invalid tracker URL ${this.options.url}: ${errorMessage(error)}`, EXIT.usage));
+      this.firstConnection = null;
+      return;
+    }
+    this.ws = ws;
+    ws.addEventListener("open", () => void this.onOpen(ws));
+    ws.addEventListener("message", (event) => this.onMessage(event.data));
+    ws.addEventListener("close", () => this.onClose(ws));
+    ws.addEventListener("error", () => {
+      // A close event always follows; that is where recovery happens.
+    });
+  }
+
+  private async onOpen(ws: WebSocket): Promise<void> {
+    this.missedPongs = 0;
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.ping(ws), this.options.pingIntervalMs);
+    this.pingTimer.unref();
+    try {
+      // Re-announce before anyone else may use the connection.
+      this.ready = false;
+      await this.options.onConnected();
+      this.ready = true;
+      this.attempt = 0;
+      if (this.downSince) this.options.log(`connected to tracker ${this.options.url}`);
+      this.downSince = null;
+      this.firstConnection?.resolve();
+      this.firstConnection = null;
+    } catch (error) {
+      this.options.log(`tracker handshake failed: ${errorMessage(error)}`);
+      this.firstConnection?.reject(error as Error);
+      this.firstConnection = null;
+      ws.close(4000, "handshake failed");
+    }
+  }
+
+  private ping(ws: WebSocket): void {
+    if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+    if (this.missedPongs >= this.options.missedPongLimit) {
+      this.options.log(`tracker missed ${this.missedPongs} pongs; reconnecting`);
+      this.onClose(ws);
+      return;
+    }
+    this.missedPongs++;
+    ws.send(PING);
+  }
+
+  private onMessage(data: unknown): void {
+    if (typeof data !== "string") return;
+    if (data === PONG) {
+      this.missedPongs = 0;
+      return;
+    }
+    let id: number | null;
+    let settle: (pending: Pending) => void;
+    try {
+      const reply = parseReplyEnvelope(data);
+      id = typeof reply.id === "number" ? reply.id : null;
+      settle = (p) => {
+        if (reply.ok) p.resolve(readResult(p.type, reply.result));
+        else p.reject(new PeerError(reply.error.code, reply.error.message));
+      };
+    } catch (error) {
+      this.options.log(`ignored a malformed message from the tracker: ${errorMessage(error)}`);
+      return;
+    }
+    const pending = id === null ? undefined : this.pending.get(id);
+    if (!pending || id === null) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    try {
+      settle(pending);
+    } catch (error) {
+      const message = error instanceof ProtocolFailure ? error.message : errorMessage(error);
+      pending.reject(new PeerError("bad-reply", `the tracker's ${pending.type} reply is malformed: ${message}`));
+    }
+  }
+
+  private onClose(ws: WebSocket): void {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    clearInterval(this.pingTimer);
+    const wasReady = this.ready;
+    this.ready = false;
+    this.downSince ??= new Date();
+    try {
+      ws.close();
+    } catch {
+      // Already closing.
+    }
+    this.failPending(this.unreachable());
+    if (this.stopped) return;
+    if (this.firstConnection) {
+      this.firstConnection.reject(
+        new PeerError("tracker-unreachable", `cannot connect to the tracker at ${this.options.url}; is it running?`, EXIT.trackerUnreachable),
+      );
+      this.firstConnection = null;
+    }
+    if (wasReady) this.options.log(`lost the tracker connection; reconnecting`);
+    const base = Math.min(this.options.maxBackoffMs, 250 * 2 ** this.attempt);
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private failPending(error: Error): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pending.delete(id);
+    }
+  }
+
+  private unreachable(): PeerError {
+    const since = this.downSince ? `, retrying since ${this.downSince.toLocaleTimeString()}` : "";
+    return new PeerError("tracker-unreachable", `tracker unreachable at ${this.options.url}${since}`, EXIT.trackerUnreachable);
+  }
+
+  /** For the handshake only: requests that bypass the readiness gate. */
+  handshake<T extends RequestType>(type: T, body: Omit<RequestBody<T>, "type">): Promise<ResultMap[T]> {
+    return this.send(type, body);
+  }
+}

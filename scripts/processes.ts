@@ -1,0 +1,160 @@
+/**
+ * Real processes for end-to-end tests, the demo and benchmarks: a
+ * `wrangler dev` tracker and `p2p-peer start` peers with their own homes.
+ */
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const PEER_BIN = join(ROOT, "peer-cli/bin/p2p-peer.js");
+export const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function collect(child: ChildProcess): { text: () => string } {
+  let text = "";
+  child.stdout?.on("data", (d) => (text += d));
+  child.stderr?.on("data", (d) => (text += d));
+  return { text: () => text };
+}
+
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    child.kill(signal);
+  }
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      child.kill("SIGKILL");
+    }
+    await exited;
+  }
+}
+
+export interface Tracker {
+  port: number;
+  url: string;
+  http: string;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+export async function startTracker(options: { port?: number } = {}): Promise<Tracker> {
+  const port = options.port ?? (await freePort());
+  const inspector = await freePort();
+  const state = await mkdtemp(join(tmpdir(), "p2p-tracker-"));
+  const child = spawn(WRANGLER, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false"], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const output = collect(child);
+  const http = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      "wrangler dev to answer /health",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${output.text()}`);
+        return fetch(`${http}/health`).then((r) => r.ok, () => false);
+      },
+      60_000,
+    );
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}/ws`,
+    http,
+    logs: output.text,
+    async stop() {
+      await stopProcess(child);
+      await rm(state, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface PeerProcess {
+  name: string;
+  home: string;
+  child: ChildProcess;
+  logs(): string;
+  run(...args: string[]): Promise<RunResult>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function runPeerCli(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolveRun) => {
+    execFile(process.execPath, [PEER_BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolveRun({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function startPeer(
+  name: string,
+  tracker: string,
+  baseDir: string,
+  options: { refresh?: number; env?: Record<string, string>; args?: string[] } = {},
+): Promise<PeerProcess> {
+  const home = join(baseDir, name);
+  const child = spawn(
+    process.execPath,
+    [PEER_BIN, "start", "--tracker", tracker, "--home", home, "--bind", "127.0.0.1", "--refresh", String(options.refresh ?? 1), ...(options.args ?? [])],
+    { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+  );
+  const output = collect(child);
+  await waitFor(`peer ${name} to be ready`, () => {
+    if (child.exitCode !== null) throw new Error(`peer ${name} exited: ${output.text()}`);
+    return output.text().includes("ready:");
+  });
+  return {
+    name,
+    home,
+    child,
+    logs: output.text,
+    run: (...args) => runPeerCli(args, { P2P_PEER_HOME: home }),
+    kill: (signal = "SIGTERM") => stopProcess(child, signal),
+  };
+}
+
+export async function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
