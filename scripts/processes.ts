@@ -116,12 +116,15 @@ export interface PeerProcess {
   child: ChildProcess;
   logs(): string;
   run(...args: string[]): Promise<RunResult>;
+  /** Runs a command from another working directory. */
+  runIn(cwd: string, ...args: string[]): Promise<RunResult>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function runPeerCli(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+export function runPeerCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<RunResult> {
   return new Promise((resolveRun) => {
-    execFile(process.execPath, [PEER_BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const options = { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, ...(cwd ? { cwd } : {}) };
+    execFile(process.execPath, [PEER_BIN, ...args], options, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolveRun({ code, stdout, stderr });
     });
@@ -151,6 +154,7 @@ export async function startPeer(
     child,
     logs: output.text,
     run: (...args) => runPeerCli(args, { P2P_PEER_HOME: home }),
+    runIn: (cwd, ...args) => runPeerCli(args, { P2P_PEER_HOME: home }, cwd),
     kill: (signal = "SIGTERM") => stopProcess(child, signal),
   };
 }

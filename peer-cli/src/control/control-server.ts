@@ -6,12 +6,19 @@ import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import { readLines, writeLine } from "./json-lines.ts";
 import { parseControlRequest, type ControlRequest } from "./protocol.ts";
 
-export type ControlHandler = (request: ControlRequest, progress: (received: number, total: number) => void) => Promise<unknown>;
+export type ControlHandler = (
+  request: ControlRequest,
+  progress: (received: number, total: number) => void,
+  /** Aborted when the command's caller goes away (Ctrl-C on a download). */
+  signal: AbortSignal,
+) => Promise<unknown>;
 
 export async function startControlServer(socketPath: string, handle: ControlHandler): Promise<{ close(): Promise<void> }> {
   await clearStaleSocket(socketPath);
   const server: Server = createServer((socket) => {
+    const gone = new AbortController();
     socket.on("error", () => socket.destroy());
+    socket.on("close", () => gone.abort());
     readLines(
       socket,
       (line) => {
@@ -24,7 +31,7 @@ export async function startControlServer(socketPath: string, handle: ControlHand
           return;
         }
         const progress = (received: number, total: number) => writeLine(socket, { id: request.id, event: "progress", received, total });
-        handle(request, progress).then(
+        handle(request, progress, gone.signal).then(
           (result) => writeLine(socket, { id: request.id, ok: true, result }),
           (error: unknown) => {
             const failure =

@@ -15,6 +15,7 @@ export interface DownloadRequest {
   save: string;
   force: boolean;
   onProgress?: (received: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
 /** Saves paths being written right now, so two downloads never share a `.part`. */
@@ -40,6 +41,7 @@ export async function downloadFile(request: DownloadRequest): Promise<OfferedFil
         to: part,
         owner: from.user,
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
       });
     } catch (error) {
       await rm(part, { force: true });

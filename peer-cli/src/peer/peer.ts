@@ -67,7 +67,9 @@ export class Peer {
     const peer = new Peer(options);
     await ensureHome(options.home);
     await peer.userMap.load();
-    peer.control = await startControlServer(options.home.controlSocket, (request, progress) => peer.handle(request, progress));
+    peer.control = await startControlServer(options.home.controlSocket, (request, progress, signal) =>
+      peer.handle(request, progress, signal),
+    );
     try {
       peer.miniServer = await startMiniServer({
         files: peer.files,
@@ -110,7 +112,7 @@ export class Peer {
     await Promise.all([this.control.close(), this.miniServer?.close()]);
   }
 
-  handle(request: ControlRequest, progress: (received: number, total: number) => void): Promise<unknown> {
+  handle(request: ControlRequest, progress: (received: number, total: number) => void, signal?: AbortSignal): Promise<unknown> {
     switch (request.cmd) {
       case "register":
         return this.register(request.user, request.paths);
@@ -123,7 +125,7 @@ export class Peer {
       case "status":
         return Promise.resolve(this.status());
       case "download":
-        return this.download(request.user, request.path, request.save, request.force, progress);
+        return this.download(request.user, request.path, request.save, request.force, progress, signal);
     }
   }
 
@@ -190,10 +192,11 @@ export class Peer {
     save: string,
     force: boolean,
     progress: (received: number, total: number) => void,
+    signal?: AbortSignal,
   ): Promise<DownloadOutcome> {
     const started = performance.now();
     const from = this.userMap.lookup(user, this.options.refreshSeconds);
-    const file = await downloadFile({ from, path, save, force, onProgress: progress });
+    const file = await downloadFile({ from, path, save, force, onProgress: progress, ...(signal ? { signal } : {}) });
     const seconds = (performance.now() - started) / 1000;
     let registeredAs: string | null = null;
     let registerError: string | undefined;
