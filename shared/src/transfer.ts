@@ -2,8 +2,12 @@
  * The mini-server protocol, peer to peer over TCP.
  *
  *   client → server: one JSON line (TransferRequest), at most MAX_TRANSFER_HEADER_BYTES
- *   server → client: one JSON line (TransferHeader), then, when status is "ok",
- *                    exactly `size` raw bytes, then the server closes.
+ *   server → client: one JSON line (a header), then, when status is "ok", a body:
+ *     get:    `size` raw bytes (the whole file); then the server closes.
+ *     pieces: `count` × 32 bytes, the raw SHA-256 of each piece (PieceMapHeader).
+ *     range:  `length` raw bytes from `offset` (RangeHeader).
+ *   After pieces and range the connection stays open for the next request, so
+ *   a client may pipeline several. Any non-ok header ends the connection.
  */
 import { checkPath, expectObject, ProtocolFailure } from "./validate.ts";
 
@@ -12,11 +16,61 @@ export const TRANSFER_PROTOCOL_VERSION = 1;
 /** Bound on either side's header line, newline included. */
 export const MAX_TRANSFER_HEADER_BYTES = 8 * 1024;
 
-export interface TransferRequest {
-  v: typeof TRANSFER_PROTOCOL_VERSION;
-  op: "get";
-  /** The absolute path exactly as its user registered it. */
-  path: string;
+export type TransferRequest =
+  | {
+      v: typeof TRANSFER_PROTOCOL_VERSION;
+      op: "get" | "pieces";
+      /** The absolute path exactly as its user registered it. */
+      path: string;
+    }
+  | {
+      v: typeof TRANSFER_PROTOCOL_VERSION;
+      op: "range";
+      path: string;
+      offset: number;
+      /** 1 to MAX_RANGE_BYTES; offset + length may not pass the end of the file. */
+      length: number;
+    };
+
+/** Bound on one range request, so a piece always fits comfortably in memory. */
+export const MAX_RANGE_BYTES = 16 * 1024 * 1024;
+
+/** Bytes of one piece hash in a piece map body. */
+export const PIECE_HASH_BYTES = 32;
+
+const MIN_PIECE_SIZE = 256 * 1024;
+const TARGET_PIECE_COUNT = 2048;
+
+/**
+ * Both sides derive the piece size from the file size alone: a power of two
+ * from 256 KiB to 16 MiB, aiming at no more than ~2048 pieces.
+ */
+export function pieceSizeFor(size: number): number {
+  let pieceSize = MIN_PIECE_SIZE;
+  while (pieceSize < MAX_RANGE_BYTES && pieceSize * TARGET_PIECE_COUNT < size) pieceSize *= 2;
+  return pieceSize;
+}
+
+export function pieceCountFor(size: number, pieceSize: number): number {
+  return Math.ceil(size / pieceSize);
+}
+
+/** The header of a `pieces` answer; `count` hashes follow. */
+export interface PieceMapHeader {
+  status: "ok";
+  size: number;
+  sha256: string;
+  pieceSize: number;
+  count: number;
+}
+
+/** The header of a `range` answer; `length` bytes follow. size and sha256 name the whole file served. */
+export interface RangeHeader {
+  status: "ok";
+  size: number;
+  sha256: string;
+  offset: number;
+  length: number;
 }
 
 export const TRANSFER_STATUSES = [
@@ -58,8 +112,42 @@ export function parseTransferRequest(line: string): TransferRequest {
   if (obj.v !== TRANSFER_PROTOCOL_VERSION) {
     throw new ProtocolFailure("bad-message", `unsupported protocol version ${JSON.stringify(obj.v)}; this peer speaks ${TRANSFER_PROTOCOL_VERSION}`);
   }
-  if (obj.op !== "get") throw new ProtocolFailure("unknown-type", `unknown operation ${JSON.stringify(obj.op)}`);
-  return { v: TRANSFER_PROTOCOL_VERSION, op: "get", path: checkPath(obj.path) };
+  if (obj.op === "get" || obj.op === "pieces") return { v: TRANSFER_PROTOCOL_VERSION, op: obj.op, path: checkPath(obj.path) };
+  if (obj.op !== "range") throw new ProtocolFailure("unknown-type", `unknown operation ${JSON.stringify(obj.op)}`);
+  const path = checkPath(obj.path);
+  const { offset, length } = obj;
+  if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new ProtocolFailure("bad-message", "offset must be a non-negative integer");
+  }
+  if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 1 || length > MAX_RANGE_BYTES) {
+    throw new ProtocolFailure("bad-message", `length must be an integer from 1 to ${MAX_RANGE_BYTES}`);
+  }
+  return { v: TRANSFER_PROTOCOL_VERSION, op: "range", path, offset, length };
+}
+
+const isCount = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+/** An ok `pieces` header, checked against the piece rules both sides share. */
+export function parsePieceMapHeader(line: string): PieceMapHeader | Exclude<TransferHeader, { status: "ok" }> {
+  const header = parseTransferHeader(line);
+  if (header.status !== "ok") return header;
+  const obj = JSON.parse(line) as Record<string, unknown>;
+  const { pieceSize, count } = obj;
+  if (pieceSize !== pieceSizeFor(header.size) || !isCount(count) || count !== pieceCountFor(header.size, pieceSize)) {
+    throw new ProtocolFailure("bad-message", "the peer's piece map does not follow the piece rules");
+  }
+  return { ...header, pieceSize, count };
+}
+
+/** An ok `range` header, checked against the range that was asked for. */
+export function parseRangeHeader(line: string, offset: number, length: number): RangeHeader | Exclude<TransferHeader, { status: "ok" }> {
+  const header = parseTransferHeader(line);
+  if (header.status !== "ok") return header;
+  const obj = JSON.parse(line) as Record<string, unknown>;
+  if (obj.offset !== offset || obj.length !== length) {
+    throw new ProtocolFailure("bad-message", `the peer answered a different range than ${offset}+${length}`);
+  }
+  return { ...header, offset, length };
 }
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;

@@ -1,0 +1,304 @@
+/**
+ * A downloader's persistent connection to one source's mini-server: piece
+ * maps and ranges, pipelined, their answers matched to requests in order.
+ */
+import net from "node:net";
+import {
+  encodeLine,
+  MAX_RANGE_BYTES,
+  MAX_TRANSFER_HEADER_BYTES,
+  parsePieceMapHeader,
+  parseRangeHeader,
+  PIECE_HASH_BYTES,
+  TRANSFER_PROTOCOL_VERSION,
+  type TransferRequest,
+} from "@p2p/shared";
+import { errorMessage, EXIT, PeerError } from "../errors.ts";
+import { errnoCode } from "../files/fingerprint.ts";
+
+export interface PieceMap {
+  size: number;
+  sha256: string;
+  pieceSize: number;
+  /** 32-byte SHA-256 digests, one per piece. */
+  hashes: Buffer[];
+}
+
+export interface SourceConnectionOptions {
+  host: string;
+  port: number;
+  /** The owning user's name, only for messages. */
+  owner?: string;
+  /** No traffic from the source for this long while requests are outstanding (or while connecting) fails the connection. Default 30 s. */
+  idleTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Piece maps larger than this (two million pieces, tens of TiB) are refused rather than buffered. */
+const MAX_PIECE_MAP_BYTES = 64 * 1024 * 1024;
+
+type Pending =
+  | { op: "pieces"; path: string; resolve: (map: PieceMap) => void; reject: (error: PeerError) => void }
+  | {
+      op: "range";
+      path: string;
+      offset: number;
+      length: number;
+      expect: { size: number; sha256: string };
+      resolve: (data: Buffer) => void;
+      reject: (error: PeerError) => void;
+    };
+
+interface Body {
+  /** Undefined while skipping a body nobody will use. */
+  buffer: Buffer | undefined;
+  total: number;
+  filled: number;
+  finish: (body: Buffer | undefined) => void;
+}
+
+const failure = (code: string, message: string): PeerError => new PeerError(code, message, EXIT.downloadFailed);
+const aborted = (): PeerError => failure("aborted", "the download was cancelled");
+
+export class SourceConnection {
+  readonly #socket: net.Socket;
+  readonly #where: string;
+  readonly #idleTimeoutMs: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => this.#fail(aborted());
+  /** Requests sent and not yet fully answered, oldest (the one being answered) first. */
+  readonly #queue: Pending[] = [];
+  #failure: PeerError | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #headerChunks: Buffer[] = [];
+  #headerLength = 0;
+  #body: Body | undefined;
+
+  private constructor(socket: net.Socket, where: string, idleTimeoutMs: number, signal: AbortSignal | undefined) {
+    this.#socket = socket;
+    this.#where = where;
+    this.#idleTimeoutMs = idleTimeoutMs;
+    this.#signal = signal;
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.#receive(chunk));
+    socket.on("error", (error) => this.#fail(failure("truncated", `the connection to ${where} failed: ${errnoCode(error)}`)));
+    socket.on("close", () => this.#fail(this.#closedFailure()));
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (signal?.aborted) this.#onAbort();
+  }
+
+  static async open(options: SourceConnectionOptions): Promise<SourceConnection> {
+    const { host, port, signal } = options;
+    const where = `${options.owner === undefined ? "the peer's" : `${options.owner}'s`} mini-server at ${
+      host.includes(":") ? `[${host}]` : host
+    }:${port}`;
+    const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    if (signal?.aborted) throw aborted();
+
+    const socket = net.connect({ host, port });
+    // A late error must never crash the process; the instance listens too.
+    socket.on("error", () => {});
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => settle(failure("unreachable", `cannot reach ${where}: timed out`)), idleTimeoutMs);
+        const onAbort = (): void => settle(aborted());
+        const onConnect = (): void => settle(undefined);
+        const onError = (error: Error): void => settle(failure("unreachable", `cannot reach ${where}: ${errnoCode(error)}`));
+        function settle(error: PeerError | undefined): void {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          socket.off("connect", onConnect);
+          socket.off("error", onError);
+          if (error === undefined) resolve();
+          else reject(error);
+        }
+        signal?.addEventListener("abort", onAbort, { once: true });
+        socket.once("connect", onConnect);
+        socket.once("error", onError);
+      });
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+    return new SourceConnection(socket, where, idleTimeoutMs, signal);
+  }
+
+  /** The source's piece map of `path`. */
+  pieceMap(path: string): Promise<PieceMap> {
+    return new Promise((resolve, reject) => {
+      this.#send({ v: TRANSFER_PROTOCOL_VERSION, op: "pieces", path }, { op: "pieces", path, resolve, reject }, reject);
+    });
+  }
+
+  /**
+   * `length` bytes of `path` from `offset`. Several may be outstanding;
+   * answers are matched to requests in order. Rejects "changed" if the
+   * source now serves a file of another size or SHA-256 than `expect`.
+   */
+  range(path: string, offset: number, length: number, expect: { size: number; sha256: string }): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1 || length > MAX_RANGE_BYTES) {
+        reject(failure("bad-request", `cannot ask for ${length} bytes at ${offset}: a range is 1 to ${MAX_RANGE_BYTES} bytes at a non-negative offset`));
+        return;
+      }
+      this.#send(
+        { v: TRANSFER_PROTOCOL_VERSION, op: "range", path, offset, length },
+        { op: "range", path, offset, length, expect, resolve, reject },
+        reject,
+      );
+    });
+  }
+
+  /** Requests sent and not yet fully answered. */
+  get outstanding(): number {
+    return this.#queue.length;
+  }
+
+  get closed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /** Closes the connection; outstanding requests reject "aborted". */
+  close(): void {
+    this.#fail(failure("aborted", `the connection to ${this.#where} was closed`));
+  }
+
+  #send(request: TransferRequest, pending: Pending, reject: (error: PeerError) => void): void {
+    if (this.#failure !== undefined) {
+      reject(this.#failure);
+      return;
+    }
+    this.#queue.push(pending);
+    if (this.#stallTimer === undefined) {
+      this.#stallTimer = setTimeout(
+        () => this.#fail(failure("stalled", `${this.#where} sent nothing for ${this.#idleTimeoutMs} ms`)),
+        this.#idleTimeoutMs,
+      );
+    }
+    this.#socket.write(encodeLine(request));
+  }
+
+  /** Feeds received bytes through the answer parser: header line, body, next header… */
+  #receive(chunk: Buffer): void {
+    this.#stallTimer?.refresh();
+    let at = 0;
+    while (at < chunk.length && this.#failure === undefined) {
+      const body = this.#body;
+      if (body !== undefined) {
+        const take = Math.min(chunk.length - at, body.total - body.filled);
+        if (body.buffer !== undefined) chunk.copy(body.buffer, body.filled, at, at + take);
+        body.filled += take;
+        at += take;
+        if (body.filled === body.total) this.#finishBody(body);
+        continue;
+      }
+
+      const head = this.#queue[0];
+      if (head === undefined) {
+        this.#fail(failure("bad-reply", `${this.#where} sent data that was not asked for`));
+        return;
+      }
+      const newline = chunk.indexOf(0x0a, at);
+      const end = newline === -1 ? chunk.length : newline;
+      this.#headerLength += end - at;
+      if (newline === -1 ? this.#headerLength >= MAX_TRANSFER_HEADER_BYTES : this.#headerLength + 1 > MAX_TRANSFER_HEADER_BYTES) {
+        this.#fail(failure("bad-reply", `the peer's reply header is longer than ${MAX_TRANSFER_HEADER_BYTES} bytes`));
+        return;
+      }
+      // Copied: the chunk may be large and is otherwise done with.
+      this.#headerChunks.push(Buffer.from(chunk.subarray(at, end)));
+      if (newline === -1) return;
+      at = newline + 1;
+      const line = Buffer.concat(this.#headerChunks).toString("utf8");
+      this.#headerChunks = [];
+      this.#headerLength = 0;
+      this.#onHeader(head, line);
+    }
+  }
+
+  #onHeader(head: Pending, line: string): void {
+    try {
+      if (head.op === "pieces") {
+        const header = parsePieceMapHeader(line);
+        if (header.status !== "ok") {
+          this.#fail(failure(header.status, header.message));
+          return;
+        }
+        const bytes = header.count * PIECE_HASH_BYTES;
+        if (bytes > MAX_PIECE_MAP_BYTES) {
+          this.#fail(failure("bad-reply", `${this.#where} announced a piece map of ${header.count} pieces, more than this peer accepts`));
+          return;
+        }
+        this.#startBody(bytes, true, (body) => {
+          const hashes: Buffer[] = [];
+          for (let i = 0; i < header.count; i++) hashes.push(body!.subarray(i * PIECE_HASH_BYTES, (i + 1) * PIECE_HASH_BYTES));
+          head.resolve({ size: header.size, sha256: header.sha256, pieceSize: header.pieceSize, hashes });
+        });
+        return;
+      }
+
+      const header = parseRangeHeader(line, head.offset, head.length);
+      if (header.status !== "ok") {
+        this.#fail(failure(header.status, header.message));
+        return;
+      }
+      const { expect } = head;
+      if (header.size !== expect.size || header.sha256 !== expect.sha256) {
+        // The connection itself is fine: skip the body and reject this range only.
+        const message =
+          `${this.#where} now serves another version of ${head.path} ` +
+          `(${header.size} bytes, SHA-256 ${header.sha256}; expected ${expect.size} bytes, SHA-256 ${expect.sha256})`;
+        this.#startBody(header.length, false, () => head.reject(failure("changed", message)));
+        return;
+      }
+      this.#startBody(header.length, true, (body) => head.resolve(body!));
+    } catch (error) {
+      this.#fail(failure("bad-reply", errorMessage(error)));
+    }
+  }
+
+  #startBody(bytes: number, keep: boolean, finish: (body: Buffer | undefined) => void): void {
+    // At most one answer's body is ever held; a skipped one is only counted.
+    const body: Body = { buffer: keep ? Buffer.allocUnsafe(bytes) : undefined, total: bytes, filled: 0, finish };
+    this.#body = body;
+    if (bytes === 0) this.#finishBody(body);
+  }
+
+  #finishBody(body: Body): void {
+    this.#body = undefined;
+    this.#queue.shift();
+    if (this.#queue.length === 0) this.#stopStallTimer();
+    body.finish(body.buffer);
+  }
+
+  #stopStallTimer(): void {
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+  }
+
+  #closedFailure(): PeerError {
+    const body = this.#body;
+    if (body !== undefined) {
+      return failure("truncated", `${this.#where} closed the connection after ${body.filled} of ${body.total} bytes`);
+    }
+    const unanswered = this.#queue.length;
+    if (unanswered > 0) {
+      return failure(
+        "truncated",
+        `${this.#where} closed the connection with ${unanswered} request${unanswered === 1 ? "" : "s"} unanswered`,
+      );
+    }
+    return failure("truncated", `${this.#where} closed the connection`);
+  }
+
+  /** Ends the connection for good: everything outstanding, and every later call, rejects with `error`. */
+  #fail(error: PeerError): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
+    this.#stopStallTimer();
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#socket.destroy();
+    this.#body = undefined;
+    for (const pending of this.#queue.splice(0)) pending.reject(error);
+  }
+}
