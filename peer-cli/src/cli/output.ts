@@ -37,8 +37,10 @@ export function printUnregistered(output: Output, outcome: UnregisterOutcome): v
 }
 
 export function printDownloaded(output: Output, outcome: DownloadOutcome): void {
-  const rate = outcome.seconds > 0 ? `${formatBytes(outcome.size / outcome.seconds)}/s` : "";
-  output.out(`saved ${outcome.saved} (${formatBytes(outcome.size)} from ${outcome.user} in ${outcome.seconds.toFixed(1)} s ${rate})`.trimEnd());
+  const rate = outcome.seconds > 0 ? `, ${formatBytes(outcome.transferred / outcome.seconds)}/s` : "";
+  const used = outcome.sources.filter((s) => s.pieces > 0).map((s) => s.user);
+  const resumed = outcome.resumed > 0 ? `, ${formatBytes(outcome.resumed)} resumed` : "";
+  output.out(`saved ${outcome.saved} (${formatBytes(outcome.size)} from ${used.join(", ") || outcome.user} in ${outcome.seconds.toFixed(1)} s${rate}${resumed})`);
   if (outcome.registeredAs) output.out(`registered ${outcome.registeredAs} : ${outcome.saved}`);
   else if (outcome.registerError) output.err(`warning: saved, but not registered: ${outcome.registerError}`);
   else output.err("note: saved, but not registered: this peer has no name yet (register a file first)");

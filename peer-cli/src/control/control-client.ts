@@ -3,12 +3,12 @@ import { createConnection } from "node:net";
 import { EXIT, PeerError } from "../errors.ts";
 import type { Home } from "../peer/home.ts";
 import { readLines, writeLine } from "./json-lines.ts";
-import { parseControlReply, type ControlCommand, type OutcomeMap } from "./protocol.ts";
+import { parseControlReply, type ControlCommand, type ControlEvent, type OutcomeMap } from "./protocol.ts";
 
 export async function sendCommand<C extends ControlCommand>(
   home: Home,
   command: C,
-  onProgress?: (received: number, total: number) => void,
+  onEvent?: (event: ControlEvent) => void,
 ): Promise<OutcomeMap[C["cmd"]]> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(home.controlSocket);
@@ -38,7 +38,7 @@ export async function sendCommand<C extends ControlCommand>(
       socket,
       (line) => {
         const reply = parseControlReply(line);
-        if ("event" in reply) onProgress?.(reply.received, reply.total);
+        if ("event" in reply) onEvent?.(reply);
         else if (reply.ok) finish(() => resolve(reply.result as OutcomeMap[C["cmd"]]));
         else finish(() => reject(new PeerError(reply.error.code, reply.error.message, reply.error.exitCode as never)));
       },

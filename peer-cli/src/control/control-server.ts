@@ -4,11 +4,11 @@ import { createConnection, createServer, type Server } from "node:net";
 import { ProtocolFailure } from "@p2p/shared";
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import { readLines, writeLine } from "./json-lines.ts";
-import { parseControlRequest, type ControlRequest } from "./protocol.ts";
+import { parseControlRequest, type ControlEvent, type ControlRequest } from "./protocol.ts";
 
 export type ControlHandler = (
   request: ControlRequest,
-  progress: (received: number, total: number) => void,
+  emit: (event: ControlEvent) => void,
   /** Aborted when the command's caller goes away (Ctrl-C on a download). */
   signal: AbortSignal,
 ) => Promise<unknown>;
@@ -30,8 +30,8 @@ export async function startControlServer(socketPath: string, handle: ControlHand
           writeLine(socket, { id: -1, ok: false, error: { code, message: errorMessage(error), exitCode: EXIT.usage } });
           return;
         }
-        const progress = (received: number, total: number) => writeLine(socket, { id: request.id, event: "progress", received, total });
-        handle(request, progress, gone.signal).then(
+        const emit = (event: ControlEvent) => writeLine(socket, { id: request.id, ...event });
+        handle(request, emit, gone.signal).then(
           (result) => writeLine(socket, { id: request.id, ok: true, result }),
           (error: unknown) => {
             const failure =

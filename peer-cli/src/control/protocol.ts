@@ -20,7 +20,7 @@ export type ControlCommand =
   | { cmd: "list-files" }
   | { cmd: "users" }
   | { cmd: "status" }
-  | { cmd: "download"; user: string; path: string; save: string; force: boolean };
+  | { cmd: "download"; user: string; path: string; save: string; force: boolean; singleSource: boolean };
 
 export type ControlRequest = ControlCommand & { id: number };
 
@@ -59,6 +59,15 @@ export interface StatusOutcome {
   offered: number;
 }
 
+export interface SourceSummary {
+  user: string;
+  /** Pieces this source delivered and that checked out. */
+  pieces: number;
+  bytes: number;
+  /** Why the source was dropped, if it was. */
+  dropped?: string;
+}
+
 export interface DownloadOutcome {
   user: string;
   path: string;
@@ -66,6 +75,13 @@ export interface DownloadOutcome {
   size: number;
   sha256: string;
   seconds: number;
+  /** Bytes fetched in this run (a resumed download fetches only what was missing). */
+  transferred: number;
+  /** Bytes found verified in `<save>.part` from an earlier, interrupted run. */
+  resumed: number;
+  /** Pieces asked for again after a source failed or lied. */
+  refetched: number;
+  sources: SourceSummary[];
   /** The name the saved file was registered under, or null if this peer has none yet. */
   registeredAs: string | null;
   /** Why registering the saved file failed, when it did; the file is saved all the same. */
@@ -84,7 +100,12 @@ export interface OutcomeMap {
 export type ControlReply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { code: string; message: string; exitCode: number } }
-  | { id: number; event: "progress"; received: number; total: number };
+  | ({ id: number } & ControlEvent);
+
+/** What a running command reports before its result: download progress and dropped sources. */
+export type ControlEvent =
+  | { event: "progress"; received: number; total: number; sources: number }
+  | { event: "dropped"; user: string; reason: string };
 
 const pathList = (obj: Record<string, unknown>): string[] => expectArray(obj, "paths").map(checkPath);
 
@@ -115,6 +136,7 @@ export function parseControlRequest(line: string): ControlRequest {
         path: checkPath(obj.path),
         save: checkPath(expectString(obj, "save")),
         force: obj.force === true,
+        singleSource: obj.singleSource === true,
       };
     default:
       throw new ProtocolFailure("unknown-type", `unknown command ${JSON.stringify(obj.cmd)}`);
@@ -124,8 +146,11 @@ export function parseControlRequest(line: string): ControlRequest {
 export function parseControlReply(line: string): ControlReply {
   const obj = expectObject(JSON.parse(line), "a reply");
   if (typeof obj.id !== "number") throw new ProtocolFailure("bad-message", "the reply has no id");
-  if (obj.event === "progress" && typeof obj.received === "number" && typeof obj.total === "number") {
-    return { id: obj.id, event: "progress", received: obj.received, total: obj.total };
+  if (obj.event === "progress" && typeof obj.received === "number" && typeof obj.total === "number" && typeof obj.sources === "number") {
+    return { id: obj.id, event: "progress", received: obj.received, total: obj.total, sources: obj.sources };
+  }
+  if (obj.event === "dropped" && typeof obj.user === "string" && typeof obj.reason === "string") {
+    return { id: obj.id, event: "dropped", user: obj.user, reason: obj.reason };
   }
   if (obj.ok === true) return { id: obj.id, ok: true, result: obj.result };
   if (obj.ok === false && isObject(obj.error)) {

@@ -9,11 +9,18 @@ export interface Home {
   controlSocket: string;
   /** The `user – host:port` map, refreshed from the tracker. */
   usersFile: string;
+  /** The tracker's file list as of the last refresh. */
+  filesFile: string;
 }
 
 export function resolveHome(option?: string): Home {
   const dir = resolve(option ?? process.env.P2P_PEER_HOME ?? join(homedir(), ".p2p-peer"));
-  return { dir, controlSocket: join(dir, "control.sock"), usersFile: join(dir, "users.txt") };
+  return {
+    dir,
+    controlSocket: join(dir, "control.sock"),
+    usersFile: join(dir, "users.txt"),
+    filesFile: join(dir, "files.json"),
+  };
 }
 
 /** Private to its owner: the control socket inside accepts commands. */

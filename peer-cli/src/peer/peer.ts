@@ -3,8 +3,17 @@
  * user map, and the control socket that one-shot commands talk to.
  */
 import { stat } from "node:fs/promises";
-import { checkUserName, MAX_FILES_PER_MESSAGE, MAX_FILES_PER_USER, ProtocolFailure, type FileEntry, type FileListing } from "@p2p/shared";
+import {
+  checkUserName,
+  MAX_FILES_PER_MESSAGE,
+  MAX_FILES_PER_USER,
+  ProtocolFailure,
+  type FileEntry,
+  type FileListing,
+  type ResultMap,
+} from "@p2p/shared";
 import type {
+  ControlEvent,
   ControlRequest,
   DownloadOutcome,
   RegisterOutcome,
@@ -19,6 +28,7 @@ import { OfferedFiles, type OfferedFile } from "../files/offered-files.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
 import { TrackerClient } from "../tracker/tracker-client.ts";
 import { downloadFile } from "./download.ts";
+import { FileIndex } from "./file-index.ts";
 import { ensureHome, type Home } from "./home.ts";
 import { UserMap } from "./user-map.ts";
 
@@ -37,6 +47,8 @@ export interface PeerOptions {
   log: (line: string) => void;
   /** Caps uploads; tests and benchmarks only. */
   throttleBytesPerSecond?: number;
+  /** Serves corrupted pieces; tests only. */
+  corruptRanges?: boolean;
 }
 
 /** Tracker refusals that mean this peer cannot have the name it asked for. */
@@ -49,6 +61,7 @@ export class Peer {
   readonly options: PeerOptions;
   readonly files = new OfferedFiles();
   readonly userMap: UserMap;
+  readonly fileIndex: FileIndex;
   private user: string | null = null;
   private miniServer!: MiniServer;
   private tracker!: TrackerClient;
@@ -61,14 +74,15 @@ export class Peer {
     this.options = options;
     this.user = options.user ?? null;
     this.userMap = new UserMap(options.home.usersFile);
+    this.fileIndex = new FileIndex(options.home.filesFile);
   }
 
   static async start(options: PeerOptions): Promise<Peer> {
     const peer = new Peer(options);
     await ensureHome(options.home);
-    await peer.userMap.load();
-    peer.control = await startControlServer(options.home.controlSocket, (request, progress, signal) =>
-      peer.handle(request, progress, signal),
+    await Promise.all([peer.userMap.load(), peer.fileIndex.load()]);
+    peer.control = await startControlServer(options.home.controlSocket, (request, emit, signal) =>
+      peer.handle(request, emit, signal),
     );
     try {
       peer.miniServer = await startMiniServer({
@@ -77,6 +91,7 @@ export class Peer {
         host: options.bind,
         log: options.log,
         ...(options.throttleBytesPerSecond ? { throttleBytesPerSecond: options.throttleBytesPerSecond } : {}),
+        ...(options.corruptRanges ? { corruptRanges: true } : {}),
       });
     } catch (error) {
       await peer.control.close();
@@ -112,7 +127,7 @@ export class Peer {
     await Promise.all([this.control.close(), this.miniServer?.close()]);
   }
 
-  handle(request: ControlRequest, progress: (received: number, total: number) => void, signal?: AbortSignal): Promise<unknown> {
+  handle(request: ControlRequest, emit: (event: ControlEvent) => void, signal?: AbortSignal): Promise<unknown> {
     switch (request.cmd) {
       case "register":
         return this.register(request.user, request.paths);
@@ -125,7 +140,7 @@ export class Peer {
       case "status":
         return Promise.resolve(this.status());
       case "download":
-        return this.download(request.user, request.path, request.save, request.force, progress, signal);
+        return this.download(request, emit, signal);
     }
   }
 
@@ -187,29 +202,51 @@ export class Peer {
   }
 
   async download(
-    user: string,
-    path: string,
-    save: string,
-    force: boolean,
-    progress: (received: number, total: number) => void,
+    request: Extract<ControlRequest, { cmd: "download" }>,
+    emit: (event: ControlEvent) => void,
     signal?: AbortSignal,
   ): Promise<DownloadOutcome> {
     const started = performance.now();
-    const from = this.userMap.lookup(user, this.options.refreshSeconds);
-    const file = await downloadFile({ from, path, save, force, onProgress: progress, ...(signal ? { signal } : {}) });
-    const seconds = (performance.now() - started) / 1000;
-    let registeredAs: string | null = null;
-    let registerError: string | undefined;
+    const result = await downloadFile(
+      { userMap: this.userMap, fileIndex: this.fileIndex, refreshSeconds: this.options.refreshSeconds },
+      {
+        user: request.user,
+        path: request.path,
+        save: request.save,
+        force: request.force,
+        singleSource: request.singleSource,
+        self: this.user,
+        onProgress: throttled((received, total, sources) => emit({ event: "progress", received, total, sources })),
+        onDrop: (report) => {
+          this.options.log(`download ${request.path}: dropped source ${report.user}: ${report.dropped}`);
+          emit({ event: "dropped", user: report.user, reason: report.dropped ?? "" });
+        },
+        ...(signal ? { signal } : {}),
+      },
+    );
+    const { file } = result;
+    const outcome: DownloadOutcome = {
+      user: request.user,
+      path: request.path,
+      saved: request.save,
+      size: file.size,
+      sha256: file.sha256,
+      seconds: (performance.now() - started) / 1000,
+      transferred: result.transferred,
+      resumed: result.resumedBytes,
+      refetched: result.refetched,
+      sources: result.sources,
+      registeredAs: null,
+    };
     if (this.user !== null) {
       try {
         await this.offer(this.user, [file]);
-        registeredAs = this.user;
+        outcome.registeredAs = this.user;
       } catch (error) {
-        registerError = errorMessage(error);
+        outcome.registerError = errorMessage(error);
       }
     }
-    const outcome: DownloadOutcome = { user, path, saved: save, size: file.size, sha256: file.sha256, seconds, registeredAs };
-    return registerError === undefined ? outcome : { ...outcome, registerError };
+    return outcome;
   }
 
   /** Tells the tracker about files (all-or-nothing per batch), then serves them. */
@@ -229,8 +266,7 @@ export class Peer {
   private async announce(): Promise<void> {
     await this.tracker.handshake("hello", { port: this.miniServer.port, ...(this.options.host ? { host: this.options.host } : {}) });
     if (this.user !== null) await this.reclaim(this.user);
-    const { users } = await this.tracker.handshake("list-users", {});
-    await this.userMap.replace(users);
+    await this.refreshMaps((type) => this.tracker.handshake(type, {} as never));
   }
 
   /**
@@ -277,11 +313,16 @@ export class Peer {
 
   private async refreshUsers(): Promise<void> {
     try {
-      const { users } = await this.tracker.request("list-users", {});
-      await this.userMap.replace(users);
+      await this.refreshMaps((type) => this.tracker.request(type, {} as never));
     } catch (error) {
       this.options.log(`could not refresh the user map: ${errorMessage(error)}`);
     }
+  }
+
+  /** The user map and the file index, refreshed together so they agree. */
+  private async refreshMaps(ask: <T extends "list-users" | "list-files">(type: T) => Promise<ResultMap[T]>): Promise<void> {
+    const [{ users }, { files }] = await Promise.all([ask("list-users"), ask("list-files")]);
+    await Promise.all([this.userMap.replace(users), this.fileIndex.replace(files)]);
   }
 
   private checkOwnName(user: string, action: string): void {
@@ -320,4 +361,15 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/** Progress at most every 100 ms, and always the final count. */
+function throttled(report: (received: number, total: number, sources: number) => void) {
+  let last = 0;
+  return (received: number, total: number, sources: number) => {
+    const now = performance.now();
+    if (received < total && now - last < 100) return;
+    last = now;
+    report(received, total, sources);
+  };
 }

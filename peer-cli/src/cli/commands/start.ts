@@ -38,7 +38,7 @@ export default defineCommand({
       ...(args.user ? { user: args.user } : {}),
       refreshSeconds: refresh,
       log,
-      ...testThrottle(),
+      ...testSwitches(),
     });
     log(`ready: home ${home.dir}, mini-server port ${peer.miniServerPort}, users in ${home.usersFile}`);
 
@@ -57,8 +57,15 @@ export default defineCommand({
   },
 });
 
-/** Slows uploads so tests can interrupt them; never set in normal use. */
-function testThrottle(): { throttleBytesPerSecond?: number } {
-  const value = Number(process.env.P2P_TEST_THROTTLE_BPS);
-  return Number.isFinite(value) && value > 0 ? { throttleBytesPerSecond: value } : {};
+/**
+ * Test and benchmark switches, never set in normal use: P2P_TEST_THROTTLE_BPS
+ * caps upload speed so transfers can be interrupted; P2P_TEST_CORRUPT_RANGES
+ * makes this peer serve corrupted pieces, to prove downloaders notice.
+ */
+function testSwitches(): { throttleBytesPerSecond?: number; corruptRanges?: boolean } {
+  const rate = Number(process.env.P2P_TEST_THROTTLE_BPS);
+  return {
+    ...(Number.isFinite(rate) && rate > 0 ? { throttleBytesPerSecond: rate } : {}),
+    ...(process.env.P2P_TEST_CORRUPT_RANGES === "1" ? { corruptRanges: true } : {}),
+  };
 }
