@@ -2,6 +2,8 @@
 declare namespace Cloudflare {
   interface Env {
     TRACKER: DurableObjectNamespace<import("./tracker/tracker.ts").Tracker>;
+    /** Optional: how long a silent peer stays listed, in ms (default 45000). */
+    HEARTBEAT_TIMEOUT_MS?: string;
   }
   interface GlobalProps {
     mainModule: typeof import("./index.ts");

@@ -13,6 +13,8 @@ export interface Connection {
   port: number | null;
   /** The name this connection registered; null until its first register. */
   user: string | null;
+  /** When the socket was accepted (ms since the epoch): a heartbeat is not due before. */
+  since: number;
 }
 
 export function readConnection(ws: WebSocket): Connection | null {

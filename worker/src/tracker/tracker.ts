@@ -22,6 +22,12 @@ import { TrackerStore } from "./store.ts";
 /** The worker passes the peer's address to the object in this header. */
 export const PEER_HOST_HEADER = "X-P2P-Peer-Host";
 
+/**
+ * A peer that has not pinged for this long is gone even if its socket never
+ * closed (a killed machine, a cut network). Peers ping every 10 s.
+ */
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
+
 export class Tracker extends DurableObject {
   private readonly store: TrackerStore;
 
@@ -40,8 +46,37 @@ export class Tracker extends DurableObject {
     const seenHost = request.headers.get(PEER_HOST_HEADER) ?? "127.0.0.1";
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    writeConnection(server, { conn: crypto.randomUUID(), seenHost, host: seenHost, port: null, user: null });
+    writeConnection(server, { conn: crypto.randomUUID(), seenHost, host: seenHost, port: null, user: null, since: Date.now() });
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.sweepInterval());
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** The heartbeat sweep: closes sockets whose peer stopped pinging, and forgets their users. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const timeout = this.heartbeatTimeout();
+    const sockets = this.ctx.getWebSockets();
+    for (const ws of sockets) {
+      const connection = readConnection(ws);
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      if (!connection || now - Math.max(pinged, connection.since) <= timeout) continue;
+      this.forget(ws);
+      try {
+        ws.close(4001, "no heartbeat");
+      } catch {
+        // Already closing.
+      }
+    }
+    if (this.ctx.getWebSockets().length > 0) await this.ctx.storage.setAlarm(now + this.sweepInterval());
+  }
+
+  private heartbeatTimeout(): number {
+    const configured = Number(this.env.HEARTBEAT_TIMEOUT_MS);
+    return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_HEARTBEAT_TIMEOUT_MS;
+  }
+
+  private sweepInterval(): number {
+    return Math.max(100, Math.floor(this.heartbeatTimeout() / 3));
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
