@@ -61,17 +61,29 @@ async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTER
 
 export interface Tracker {
   port: number;
+  /** The wrangler process; its workerd runs in the same process group. */
+  pid: number;
   url: string;
   http: string;
   stop(): Promise<void>;
   logs(): string;
 }
 
-export async function startTracker(options: { port?: number } = {}): Promise<Tracker> {
+export interface TrackerOptions {
+  port?: number;
+  /** Durable Object storage; kept on stop when given, so a restart finds it. */
+  stateDir?: string;
+  /** Worker variables, e.g. HEARTBEAT_TIMEOUT_MS. */
+  vars?: Record<string, string>;
+}
+
+export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
-  const state = await mkdtemp(join(tmpdir(), "p2p-tracker-"));
-  const child = spawn(WRANGLER, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false"], {
+  const state = options.stateDir ?? (await mkdtemp(join(tmpdir(), "p2p-tracker-")));
+  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false", ...vars];
+  const child = spawn(WRANGLER, args, {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -99,8 +111,9 @@ export async function startTracker(options: { port?: number } = {}): Promise<Tra
     logs: output.text,
     async stop() {
       await stopProcess(child);
-      await rm(state, { recursive: true, force: true });
+      if (!options.stateDir) await rm(state, { recursive: true, force: true });
     },
+    pid: child.pid!,
   };
 }
 

@@ -11,6 +11,8 @@ export interface Home {
   usersFile: string;
   /** The tracker's file list as of the last refresh. */
   filesFile: string;
+  /** What this peer offers, for restarts and reconnects. */
+  stateFile: string;
 }
 
 export function resolveHome(option?: string): Home {
@@ -20,6 +22,7 @@ export function resolveHome(option?: string): Home {
     controlSocket: join(dir, "control.sock"),
     usersFile: join(dir, "users.txt"),
     filesFile: join(dir, "files.json"),
+    stateFile: join(dir, "state.json"),
   };
 }
 

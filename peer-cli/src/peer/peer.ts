@@ -30,6 +30,7 @@ import { TrackerClient } from "../tracker/tracker-client.ts";
 import { downloadFile } from "./download.ts";
 import { FileIndex } from "./file-index.ts";
 import { ensureHome, type Home } from "./home.ts";
+import { loadState, StateWriter } from "./saved-state.ts";
 import { UserMap } from "./user-map.ts";
 
 export interface PeerOptions {
@@ -43,16 +44,23 @@ export interface PeerOptions {
   host?: string;
   /** Claims this name on start, before any file is registered. */
   user?: string;
+  /** Forget what an earlier run of this home offered. */
+  fresh?: boolean;
   refreshSeconds: number;
   log: (line: string) => void;
   /** Caps uploads; tests and benchmarks only. */
   throttleBytesPerSecond?: number;
   /** Serves corrupted pieces; tests only. */
   corruptRanges?: boolean;
+  /** How often to ping the tracker; three missed pongs count as a lost connection. */
+  pingIntervalMs?: number;
 }
 
 /** Tracker refusals that mean this peer cannot have the name it asked for. */
 const NAME_ERRORS = new Set(["name-taken", "name-mismatch", "invalid-name"]);
+
+/** Longer than the tracker's heartbeat timeout (45 s), after which a stale connection is gone. */
+const NAME_RECLAIM_PATIENCE_MS = 90_000;
 
 /** Files hashed at once when registering many. */
 const HASH_CONCURRENCY = 4;
@@ -69,18 +77,23 @@ export class Peer {
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Whether the tracker has ever accepted this peer's name. */
   private claimed = false;
+  /** Since when a reconnect finds the name held by another connection. */
+  private contestedSince: number | null = null;
+  private readonly state: StateWriter;
 
   private constructor(options: PeerOptions) {
     this.options = options;
     this.user = options.user ?? null;
     this.userMap = new UserMap(options.home.usersFile);
     this.fileIndex = new FileIndex(options.home.filesFile);
+    this.state = new StateWriter(options.home.stateFile);
   }
 
   static async start(options: PeerOptions): Promise<Peer> {
     const peer = new Peer(options);
     await ensureHome(options.home);
     await Promise.all([peer.userMap.load(), peer.fileIndex.load()]);
+    if (!options.fresh) await peer.restore();
     peer.control = await startControlServer(options.home.controlSocket, (request, emit, signal) =>
       peer.handle(request, emit, signal),
     );
@@ -98,11 +111,17 @@ export class Peer {
       throw new PeerError("port-unavailable", `cannot start the mini-server on port ${options.port}: ${errorMessage(error)}`, EXIT.failed);
     }
     options.log(`mini-server listening on ${options.bind}:${peer.miniServer.port}`);
-    peer.tracker = new TrackerClient({ url: options.tracker, onConnected: () => peer.announce(), log: options.log });
+    peer.tracker = new TrackerClient({
+      url: options.tracker,
+      onConnected: () => peer.announce(),
+      log: options.log,
+      ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
+    });
     try {
       await peer.tracker.start();
     } catch (error) {
-      const fatal = error instanceof PeerError && (error.exitCode === EXIT.usage || NAME_ERRORS.has(error.code));
+      // A name refused on the very first claim is fatal; a name this home held is retried.
+      const fatal = error instanceof PeerError && (error.exitCode === EXIT.usage || (NAME_ERRORS.has(error.code) && !peer.claimed));
       if (fatal) {
         await peer.stop();
         throw error;
@@ -111,6 +130,28 @@ export class Peer {
     }
     peer.refreshTimer = setInterval(() => void peer.refreshUsers(), options.refreshSeconds * 1000);
     return peer;
+  }
+
+  /** Takes back the name and files an earlier run of this home offered; they are re-checked on connecting. */
+  private async restore(): Promise<void> {
+    const saved = await loadState(this.options.home.stateFile);
+    if (!saved) return;
+    if (saved.user !== null && this.options.user !== undefined && saved.user !== this.options.user) {
+      throw new PeerError(
+        "name-mismatch",
+        `this home belongs to "${saved.user}"; start with --user ${saved.user}, or with --fresh to start over as "${this.options.user}"`,
+        EXIT.usage,
+      );
+    }
+    this.user = saved.user ?? this.user;
+    // The name was ours: a refusal on reconnecting is retried, not fatal.
+    this.claimed = saved.user !== null;
+    for (const file of saved.files) this.files.add(file);
+    if (saved.files.length > 0) this.options.log(`offering again ${saved.files.length} files from the last run (--fresh to start empty)`);
+  }
+
+  private saveState(): void {
+    void this.state.save({ user: this.user, files: this.files.list() });
   }
 
   get name(): string | null {
@@ -146,6 +187,7 @@ export class Peer {
 
   async register(user: string, paths: readonly string[]): Promise<RegisterOutcome> {
     this.checkOwnName(user, "register as");
+    this.tracker.ensureConnected();
     const unique = [...new Set(paths)];
     const fresh = unique.filter((p) => !this.files.get(p)).length;
     if (this.files.size + fresh > MAX_FILES_PER_USER) {
@@ -170,9 +212,11 @@ export class Peer {
     checkName(user);
     if (this.user === null) throw new PeerError("unknown-user", "this peer has not registered a name yet");
     if (user !== this.user) throw new PeerError("not-owner", `this peer is "${this.user}"; it cannot unregister files of "${user}"`);
+    this.tracker.ensureConnected();
     const unique = [...new Set(paths)];
     // Stop serving first: whatever the tracker says, these are no longer offered.
     for (const path of unique) this.files.remove(path);
+    this.saveState();
     const outcome: UnregisterOutcome = { user, removed: [], unknown: [] };
     for (const batch of chunks(unique, MAX_FILES_PER_MESSAGE)) {
       const result = await this.tracker.request("unregister", { user, paths: batch });
@@ -243,7 +287,12 @@ export class Peer {
         await this.offer(this.user, [file]);
         outcome.registeredAs = this.user;
       } catch (error) {
-        outcome.registerError = errorMessage(error);
+        if (error instanceof PeerError && error.code === "tracker-unreachable") {
+          // Offered now; announced with everything else when the tracker is back.
+          this.files.add(file);
+          this.saveState();
+          outcome.registerError = `${error.message}; it will be registered when the tracker is back`;
+        } else outcome.registerError = errorMessage(error);
       }
     }
     return outcome;
@@ -258,6 +307,7 @@ export class Peer {
       this.claimed = true;
       for (const file of batch) this.files.add(file);
       counts = { added: counts.added + result.added, updated: counts.updated + result.updated, total: result.total };
+      this.saveState();
     }
     return { user, files: files.map(entryOf), ...counts };
   }
@@ -281,12 +331,21 @@ export class Peer {
         await this.tracker.handshake("register", { user, files: batch.map(entryOf) });
       }
       this.claimed = true;
+      this.contestedSince = null;
     } catch (error) {
       if (!this.claimed || !(error instanceof PeerError) || !NAME_ERRORS.has(error.code)) throw error;
+      // Our own previous connection may still hold the name (a half-open socket the
+      // tracker has not seen close yet): retry until its heartbeat must have expired.
+      this.contestedSince ??= Date.now();
+      if (error.code === "name-taken" && Date.now() - this.contestedSince < NAME_RECLAIM_PATIENCE_MS) {
+        throw new PeerError("name-taken", `"${user}" is still held by this peer's previous connection; retrying`);
+      }
       this.options.log(`lost the name "${user}": ${error.message}; no longer offering its files`);
       this.user = null;
+      this.contestedSince = null;
       for (const file of current) this.files.remove(file.path);
     }
+    this.saveState();
   }
 
   /** Drops files deleted since they were offered and re-hashes changed ones. */
@@ -312,6 +371,7 @@ export class Peer {
   }
 
   private async refreshUsers(): Promise<void> {
+    if (!this.tracker.connected) return; // the reconnect refreshes; no need to repeat the outage in the log
     try {
       await this.refreshMaps((type) => this.tracker.request(type, {} as never));
     } catch (error) {

@@ -52,7 +52,7 @@ export class TrackerClient {
       requestTimeoutMs: 15_000,
       pingIntervalMs: 10_000,
       missedPongLimit: 3,
-      maxBackoffMs: 15_000,
+      maxBackoffMs: 4_000,
       ...options,
     };
   }
@@ -75,6 +75,11 @@ export class TrackerClient {
     clearInterval(this.pingTimer);
     this.failPending(new PeerError("tracker-unreachable", "the peer is shutting down", EXIT.trackerUnreachable));
     this.ws?.close(1000, "peer stopping");
+  }
+
+  /** Throws the "tracker unreachable" error at once while disconnected. */
+  ensureConnected(): void {
+    if (!this.ready) throw this.unreachable();
   }
 
   /** Sends a request; fails at once while disconnected. */
@@ -110,8 +115,10 @@ export class TrackerClient {
     ws.addEventListener("open", () => void this.onOpen(ws));
     ws.addEventListener("message", (event) => this.onMessage(event.data));
     ws.addEventListener("close", () => this.onClose(ws));
+    // Node's WebSocket reports a refused connection with "error" and never
+    // "close", so a failure before opening is handled as a close here.
     ws.addEventListener("error", () => {
-      // A close event always follows; that is where recovery happens.
+      if (ws.readyState !== WebSocket.OPEN) this.onClose(ws);
     });
   }
 

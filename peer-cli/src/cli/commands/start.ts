@@ -16,6 +16,7 @@ export default defineCommand({
     bind: { type: "string", description: "Address the mini-server listens on", default: "0.0.0.0", valueHint: "addr" },
     host: { type: "string", description: "Address other peers should use to reach this one (default: as the tracker sees it)", valueHint: "host" },
     user: { type: "string", description: "Claim this user name at once (otherwise the first register names the peer)", valueHint: "name" },
+    fresh: { type: "boolean", description: "Start empty instead of offering again what this home offered last time" },
     home: { type: "string", description: "The peer's home folder (default: $P2P_PEER_HOME or ~/.p2p-peer)", valueHint: "dir" },
     refresh: { type: "string", description: "Seconds between user-map refreshes", default: "30", valueHint: "s" },
   },
@@ -36,6 +37,7 @@ export default defineCommand({
       bind: args.bind,
       ...(args.host ? { host: args.host } : {}),
       ...(args.user ? { user: args.user } : {}),
+      ...(args.fresh ? { fresh: true } : {}),
       refreshSeconds: refresh,
       log,
       ...testSwitches(),
@@ -60,11 +62,14 @@ export default defineCommand({
 /**
  * Test and benchmark switches, never set in normal use: P2P_TEST_THROTTLE_BPS
  * caps upload speed so transfers can be interrupted; P2P_TEST_CORRUPT_RANGES
- * makes this peer serve corrupted pieces, to prove downloaders notice.
+ * makes this peer serve corrupted pieces, to prove downloaders notice;
+ * P2P_TEST_PING_MS pings the tracker more often, to detect a dead one sooner.
  */
-function testSwitches(): { throttleBytesPerSecond?: number; corruptRanges?: boolean } {
+function testSwitches(): { throttleBytesPerSecond?: number; corruptRanges?: boolean; pingIntervalMs?: number } {
   const rate = Number(process.env.P2P_TEST_THROTTLE_BPS);
+  const ping = Number(process.env.P2P_TEST_PING_MS);
   return {
+    ...(Number.isFinite(ping) && ping > 0 ? { pingIntervalMs: ping } : {}),
     ...(Number.isFinite(rate) && rate > 0 ? { throttleBytesPerSecond: rate } : {}),
     ...(process.env.P2P_TEST_CORRUPT_RANGES === "1" ? { corruptRanges: true } : {}),
   };
