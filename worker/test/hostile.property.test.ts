@@ -1,0 +1,49 @@
+/**
+ * Property test inside workerd: random and malformed messages on a real socket
+ * never change the tracker's state, always get a specific error, and never
+ * close the socket.
+ */
+import fc from "fast-check";
+import { ERROR_CODES } from "@p2p/shared";
+import { describe, expect, it } from "vitest";
+import { TrackerSocket, file } from "./tracker-socket.ts";
+
+/** Messages that are never valid requests: not JSON, wrong shapes, bad fields. */
+const hostile = fc.oneof(
+  fc.string().filter((s) => {
+    try {
+      JSON.parse(s);
+      return false;
+    } catch {
+      return true;
+    }
+  }),
+  fc.jsonValue().filter((v) => typeof v !== "object" || v === null || Array.isArray(v)).map((v) => JSON.stringify(v)),
+  fc.record({ id: fc.nat(), type: fc.string().filter((t) => !["hello", "register", "unregister", "list-files", "list-users"].includes(t)) }).map((m) => JSON.stringify(m)),
+  fc.record({ id: fc.nat(), type: fc.constant("register"), user: fc.string().filter((u) => !/^[A-Za-z0-9._-]{1,64}$/.test(u)), files: fc.constant([]) }).map((m) => JSON.stringify(m)),
+  fc.record({ id: fc.nat(), type: fc.constant("register"), user: fc.constant("steady"), files: fc.array(fc.anything(), { minLength: 1, maxLength: 3 }) }).map((m) => JSON.stringify(m)),
+  fc.record({ id: fc.nat(), type: fc.constant("unregister"), user: fc.constant("someone-else"), paths: fc.array(fc.string(), { maxLength: 3 }) }).map((m) => JSON.stringify(m)),
+  fc.record({ id: fc.nat(), type: fc.constant("hello"), port: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 65536 }), fc.double(), fc.string()) }).map((m) => JSON.stringify(m)),
+);
+
+describe("hostile input", () => {
+  it("never changes state, always gets a specific error, never closes the socket", async () => {
+    const peer = await TrackerSocket.hello(9100);
+    await peer.ok("register", { user: "steady", files: [file("/keep/a"), file("/keep/b")] });
+    const before = JSON.stringify([await peer.ok("list-files", {}), await peer.ok("list-users", {})]);
+
+    await fc.assert(
+      fc.asyncProperty(hostile, async (message) => {
+        const reply = await peer.raw(message);
+        if (reply.ok) throw new Error(`accepted a hostile message: ${message.slice(0, 200)}`);
+        expect(ERROR_CODES).toContain(reply.error.code);
+        expect(peer.closed).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+
+    const after = JSON.stringify([await peer.ok("list-files", {}), await peer.ok("list-users", {})]);
+    expect(after).toBe(before);
+    await peer.close();
+  });
+});
