@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, type Hash } from "node:crypto";
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, unlink, writeFile, appendFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile, appendFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,8 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EXIT, PeerError } from "../src/errors.ts";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
-import { fetchFromPeer } from "../src/mini-server/fetch-from-peer.ts";
 import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
+import { SourceConnection } from "../src/mini-server/source-connection.ts";
 
 const HOST = "127.0.0.1";
 const MiB = 1024 * 1024;
@@ -66,7 +66,65 @@ function onlyHeader(reply: Buffer): TransferHeader {
 
 const getLine = (path: string): Buffer => Buffer.from(encodeLine({ v: 1, op: "get", path }));
 
-async function fetchError(promise: Promise<unknown>): Promise<PeerError> {
+interface GetReply {
+  header: TransferHeader;
+  /** Body bytes received after the header, until the server closed. */
+  received: number;
+  sha256: string;
+  /** The body itself, unless `keepBody` was false. */
+  body: Buffer;
+}
+
+/**
+ * A bare `get` client: sends the request line, reads the header line, then
+ * counts and hashes everything that follows until the server closes.
+ */
+function rawGet(port: number, path: string, keepBody = true): Promise<GetReply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: HOST, port }, () => socket.write(getLine(path)));
+    let head: Buffer = Buffer.alloc(0);
+    let header: TransferHeader | undefined;
+    const hash: Hash = createHash("sha256");
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const takeBody = (chunk: Buffer): void => {
+      received += chunk.length;
+      hash.update(chunk);
+      if (keepBody) chunks.push(chunk);
+    };
+    socket.on("data", (chunk: Buffer) => {
+      if (header !== undefined) {
+        takeBody(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      const newline = head.indexOf(0x0a);
+      if (newline === -1) return;
+      try {
+        header = parseTransferHeader(head.subarray(0, newline).toString("utf8"));
+      } catch (error) {
+        socket.destroy();
+        reject(error as Error);
+        return;
+      }
+      takeBody(head.subarray(newline + 1));
+    });
+    socket.on("error", reject);
+    socket.on("close", () => {
+      if (header === undefined) reject(new Error(`the server closed without a header (${head.length} bytes)`));
+      else resolve({ header, received, sha256: hash.digest("hex"), body: Buffer.concat(chunks) });
+    });
+  });
+}
+
+/** Checks a `get` reply is ok and carries exactly `data`, then nothing more. */
+function expectFile(reply: GetReply, data: Buffer): void {
+  expect(reply.header).toEqual({ status: "ok", size: data.length, sha256: sha256(data) });
+  expect(reply.received).toBe(data.length);
+  expect(reply.sha256).toBe(sha256(data));
+}
+
+async function peerError(promise: Promise<unknown>): Promise<PeerError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
@@ -84,69 +142,40 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string)
   throw new Error(`timed out waiting until ${what}`);
 }
 
-/** A throwaway server speaking the protocol wrongly, for testing the client. */
-async function rawServer(onConnection: (socket: net.Socket) => void): Promise<number> {
-  const server = net.createServer((socket) => {
-    socket.on("error", () => {});
-    socket.once("data", () => onConnection(socket));
-  });
-  const sockets = new Set<net.Socket>();
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as net.AddressInfo).port;
-}
-
 describe("serving registered files", () => {
-  it("serves a file of a few MiB byte for byte, reporting progress", async () => {
+  it("serves a file of a few MiB byte for byte, then closes", async () => {
     const files = new OfferedFiles();
     const data = randomBytes(3 * MiB + 17);
     const path = await offer(files, "big.bin", data);
     const server = await serve(files);
-    const to = tempPath("download");
-    const progress: Array<[number, number]> = [];
 
-    const result = await fetchFromPeer({ host: HOST, port: server.port, path, to, onProgress: (r, t) => progress.push([r, t]) });
+    const reply = await rawGet(server.port, path);
 
-    expect(result).toEqual({ size: data.length, sha256: sha256(data) });
-    expect((await readFile(to)).equals(data)).toBe(true);
-    expect(progress.at(-1)).toEqual([data.length, data.length]);
+    expectFile(reply, data);
+    expect(reply.body.equals(data)).toBe(true);
+    await eventually(() => server.activeTransfers() === 0, "the transfer finished");
   });
 
   it("serves an empty file", async () => {
     const files = new OfferedFiles();
     const path = await offer(files, "empty", Buffer.alloc(0));
     const server = await serve(files);
-    const to = tempPath("download");
 
-    const result = await fetchFromPeer({ host: HOST, port: server.port, path, to });
+    const reply = await rawGet(server.port, path);
 
-    expect(result).toEqual({ size: 0, sha256: sha256(Buffer.alloc(0)) });
-    expect((await readFile(to)).length).toBe(0);
+    expectFile(reply, Buffer.alloc(0));
   });
 
-  it("answers not-found for a path that is not registered", async () => {
+  it("answers not-found, with no bytes, for a path that is not registered", async () => {
     const files = new OfferedFiles();
     await offer(files, "shared.txt", Buffer.from("hello"));
     const server = await serve(files);
     const secret = tempPath("secret.txt");
     await writeFile(secret, "not offered");
-    const to = tempPath("download");
 
-    const error = await fetchError(fetchFromPeer({ host: HOST, port: server.port, path: secret, to }));
+    const header = onlyHeader(await rawExchange(server.port, getLine(secret)));
 
-    expect(error.code).toBe("not-found");
-    expect(error.message).toContain("is not offered by this peer");
-    expect(existsSync(to)).toBe(false);
+    expect(header).toEqual({ status: "not-found", message: `${secret} is not offered by this peer` });
   });
 
   it("does not resolve '..' in a requested path", async () => {
@@ -208,8 +237,7 @@ describe("serving registered files", () => {
     const server = await serve(files);
     await unlink(path);
 
-    const error = await fetchError(fetchFromPeer({ host: HOST, port: server.port, path, to: tempPath("download") }));
-    expect(error.code).toBe("changed");
+    expect(onlyHeader(await rawExchange(server.port, getLine(path))).status).toBe("changed");
   });
 
   it("serves 20 parallel downloads of one file correctly", async () => {
@@ -218,13 +246,9 @@ describe("serving registered files", () => {
     const path = await offer(files, "popular.bin", data);
     const server = await serve(files);
 
-    const targets = Array.from({ length: 20 }, (_, i) => tempPath(`copy-${i}`));
-    const results = await Promise.all(targets.map((to) => fetchFromPeer({ host: HOST, port: server.port, path, to })));
+    const replies = await Promise.all(Array.from({ length: 20 }, () => rawGet(server.port, path, false)));
 
-    for (const [i, result] of results.entries()) {
-      expect(result.sha256).toBe(sha256(data));
-      expect((await readFile(targets[i]!)).equals(data)).toBe(true);
-    }
+    for (const reply of replies) expectFile(reply, data);
     await eventually(() => server.activeTransfers() === 0, "all transfers finished");
   });
 
@@ -246,12 +270,10 @@ describe("serving registered files", () => {
       socket.on("error", reject);
       socket.on("close", () => resolve(received));
     });
-    const to = tempPath("patient");
-    const patient = fetchFromPeer({ host: HOST, port: server.port, path, to });
+    const patient = rawGet(server.port, path, false);
 
     expect(await quitter).toBeLessThan(data.length);
-    expect((await patient).sha256).toBe(sha256(data));
-    expect((await readFile(to)).equals(data)).toBe(true);
+    expectFile(await patient, data);
 
     await eventually(() => server.activeTransfers() === 0, "the abandoned transfer was cleaned up");
     expect(logs.filter((line) => line.includes("stopped"))).toHaveLength(1);
@@ -268,9 +290,7 @@ describe("serving registered files", () => {
     }
 
     const small = await offer(files, "after.txt", Buffer.from("still working"));
-    const after = tempPath("after");
-    await fetchFromPeer({ host: HOST, port: server.port, path: small, to: after });
-    expect(await readFile(after, "utf8")).toBe("still working");
+    expectFile(await rawGet(server.port, small), Buffer.from("still working"));
   });
 });
 
@@ -313,8 +333,11 @@ describe("refusing bad requests", () => {
     }
 
     expect(onlyHeader(await rawExchange(server.port, getLine(path))).status).toBe("busy");
-    const error = await fetchError(fetchFromPeer({ host: HOST, port: server.port, path, to: tempPath("download") }));
+    // A downloader's connection is refused the same way.
+    const connection = await SourceConnection.open({ host: HOST, port: server.port });
+    const error = await peerError(connection.pieceMap(path));
     expect(error.code).toBe("busy");
+    expect(error.message).toBe("the peer is serving 2 connections; try again later");
 
     idle[0]!.destroy();
     let reply = "";
@@ -335,76 +358,7 @@ describe("refusing bad requests", () => {
 
     await server.close();
     await closed;
-    const error = await fetchError(fetchFromPeer({ host: HOST, port: server.port, path: "/x", to: tempPath("d") }));
+    const error = await peerError(SourceConnection.open({ host: HOST, port: server.port }));
     expect(error.code).toBe("unreachable");
-  });
-});
-
-describe("fetchFromPeer against misbehaving peers", () => {
-  it("rejects a file whose SHA-256 does not match the header", async () => {
-    const body = Buffer.from("the real bytes");
-    const wrong = sha256(Buffer.from("something else"));
-    // Header and body in one write, so the body starts in the header's chunk.
-    const port = await rawServer((socket) => socket.end(Buffer.concat([Buffer.from(encodeLine({ status: "ok", size: body.length, sha256: wrong })), body])));
-
-    const error = await fetchError(fetchFromPeer({ host: HOST, port, path: "/f", to: tempPath("d") }));
-
-    expect(error.code).toBe("corrupt");
-    expect(error.message).toBe(`SHA-256 mismatch: expected ${wrong}, got ${sha256(body)}`);
-  });
-
-  it("accepts a body that arrives in the same chunk as the header", async () => {
-    const body = randomBytes(1000);
-    const port = await rawServer((socket) =>
-      socket.end(Buffer.concat([Buffer.from(encodeLine({ status: "ok", size: body.length, sha256: sha256(body) })), body])),
-    );
-    const to = tempPath("d");
-    await fetchFromPeer({ host: HOST, port, path: "/f", to });
-    expect((await readFile(to)).equals(body)).toBe(true);
-  });
-
-  it("reports a peer that closes before sending everything as truncated", async () => {
-    const port = await rawServer((socket) => {
-      socket.write(encodeLine({ status: "ok", size: 1000, sha256: "a".repeat(64) }));
-      socket.end(Buffer.alloc(10));
-    });
-    const error = await fetchError(fetchFromPeer({ host: HOST, port, path: "/f", to: tempPath("d") }));
-    expect(error.code).toBe("truncated");
-    expect(error.message).toBe("the peer closed the connection after 10 of 1000 bytes");
-  });
-
-  it("reports a peer that stops sending as stalled", async () => {
-    const port = await rawServer((socket) => {
-      socket.write(encodeLine({ status: "ok", size: 1000, sha256: "a".repeat(64) }));
-      socket.write(Buffer.alloc(10));
-    });
-    const error = await fetchError(fetchFromPeer({ host: HOST, port, path: "/f", to: tempPath("d"), idleTimeoutMs: 100 }));
-    expect(error.code).toBe("stalled");
-  });
-
-  it("reports a malformed header as bad-reply", async () => {
-    const port = await rawServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
-    const error = await fetchError(fetchFromPeer({ host: HOST, port, path: "/f", to: tempPath("d") }));
-    expect(error.code).toBe("bad-reply");
-  });
-
-  it("reports a refused connection as unreachable", async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, HOST, () => {
-        const { port } = probe.address() as net.AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
-    const error = await fetchError(fetchFromPeer({ host: HOST, port: closedPort, path: "/f", to: tempPath("d"), owner: "Pesho" }));
-    expect(error.code).toBe("unreachable");
-    expect(error.message).toBe(`cannot reach Pesho's mini-server at ${HOST}:${closedPort}: ECONNREFUSED`);
-  });
-
-  it("stops when aborted", async () => {
-    const port = await rawServer((socket) => socket.write(encodeLine({ status: "ok", size: 1000, sha256: "a".repeat(64) })));
-    const controller = new AbortController();
-    const download = fetchFromPeer({ host: HOST, port, path: "/f", to: tempPath("d"), signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
-    expect((await fetchError(download)).code).toBe("aborted");
   });
 });

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile, appendFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile, appendFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeLine, MAX_RANGE_BYTES, parsePieceMapHeader, parseRangeHeader, parseTransferHeader, pieceSizeFor } from "@p2p/shared";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { PartFile } from "../src/download/part-file.ts";
+import { runSwarm, type SourceReport } from "../src/download/swarm.ts";
 import { EXIT, PeerError } from "../src/errors.ts";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
@@ -474,6 +476,51 @@ describe("SourceConnection against misbehaving or absent peers", () => {
     expect(Buffer.concat([a!, b!]).equals(body)).toBe(true);
   });
 
+  it("accepts answers whose bodies share a chunk with their headers", async () => {
+    const body = randomBytes(100);
+    const sha = sha256(body);
+    // Both answers in a single write, so each body starts in its header's chunk.
+    const reply = Buffer.concat([
+      Buffer.from(encodeLine({ status: "ok", size: 100, sha256: sha, offset: 0, length: 60 })),
+      body.subarray(0, 60),
+      Buffer.from(encodeLine({ status: "ok", size: 100, sha256: sha, offset: 60, length: 40 })),
+      body.subarray(60),
+    ]);
+    const port = await rawServer((socket, received) => {
+      if (received.split("\n").length === 3) socket.write(reply);
+    });
+    const connection = await connect(port);
+
+    const [a, b] = await Promise.all([connection.range("/f", 0, 60, { size: 100, sha256: sha }), connection.range("/f", 60, 40, { size: 100, sha256: sha })]);
+
+    expect(Buffer.concat([a, b]).equals(body)).toBe(true);
+    expect(connection.outstanding).toBe(0);
+    expect(connection.closed).toBe(false);
+  });
+
+  it("reports a peer that closes without answering as truncated", async () => {
+    const port = await rawServer((socket) => socket.end());
+    const connection = await connect(port);
+
+    const error = await peerError(connection.range("/f", 0, 10, { size: 10, sha256: "a".repeat(64) }));
+
+    expect(error.code).toBe("truncated");
+    expect(error.message).toBe(`Pesho's mini-server at ${HOST}:${port} closed the connection with 1 request unanswered`);
+  });
+
+  it("reports bytes beyond the answer asked for as bad-reply", async () => {
+    const sha = "a".repeat(64);
+    const port = await rawServer((socket) => socket.write(Buffer.concat([Buffer.from(encodeLine({ status: "ok", size: 100, sha256: sha, offset: 0, length: 10 })), Buffer.alloc(11)])));
+    const connection = await connect(port);
+
+    // The answer itself is complete and delivered; the extra byte ends the connection.
+    expect((await connection.range("/f", 0, 10, { size: 100, sha256: sha })).length).toBe(10);
+    await eventually(() => connection.closed, "the connection failed");
+    const error = await peerError(connection.range("/f", 0, 10, { size: 100, sha256: sha }));
+    expect(error.code).toBe("bad-reply");
+    expect(error.message).toBe(`Pesho's mini-server at ${HOST}:${port} sent data that was not asked for`);
+  });
+
   it("reports a malformed header as bad-reply", async () => {
     const port = await rawServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
     const error = await peerError((await connect(port)).pieceMap("/f"));
@@ -542,5 +589,56 @@ describe("SourceConnection against misbehaving or absent peers", () => {
     const controller = new AbortController();
     controller.abort();
     expect((await peerError(SourceConnection.open({ host: HOST, port, signal: controller.signal }))).code).toBe("aborted");
+  });
+});
+
+describe("the downloader's hash check", () => {
+  /** A source that answers every range with a correct header but random bytes. */
+  async function lyingServer(size: number, sha: string): Promise<number> {
+    const answered = new WeakMap<net.Socket, number>();
+    return rawServer((socket, received) => {
+      const lines = received.split("\n").slice(0, -1);
+      for (const line of lines.slice(answered.get(socket) ?? 0)) {
+        const { offset, length } = JSON.parse(line) as { offset: number; length: number };
+        socket.write(Buffer.concat([Buffer.from(encodeLine({ status: "ok", size, sha256: sha, offset, length })), randomBytes(length)]));
+      }
+      answered.set(socket, lines.length);
+    });
+  }
+
+  it("drops a source whose bytes do not match the piece map, and gets them elsewhere", async () => {
+    const files = new OfferedFiles();
+    const data = randomBytes(4 * PIECE + 100);
+    const path = await offer(files, "honest.bin", data);
+    const honest = await serve(files);
+    const honestConnection = await connect(honest.port);
+    const map = await honestConnection.pieceMap(path);
+    const liarConnection = await connect(await lyingServer(data.length, sha256(data)));
+    const save = tempPath("saved.bin");
+    const { part, have } = await PartFile.open(save, map, () => {});
+    const dropped: SourceReport[] = [];
+
+    // The liar comes first, so it is asked for every piece before the honest source gets any.
+    const result = await runSwarm({
+      sources: [
+        { user: "liar", path: "/anything", connection: liarConnection },
+        { user: "honest", path, connection: honestConnection },
+      ],
+      map,
+      part,
+      have,
+      onPiece: () => {},
+      onProgress: () => {},
+      onDrop: (report) => dropped.push(report),
+    });
+
+    expect(result.complete).toBe(true);
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatchObject({ user: "liar", pieces: 0, bytes: 0 });
+    expect(dropped[0]!.dropped).toMatch(/^piece \d+ failed its hash check$/);
+    expect(result.sources.find((s) => s.user === "honest")).toEqual({ user: "honest", pieces: map.hashes.length, bytes: data.length });
+    expect(result.refetched).toBeGreaterThan(0);
+    await part.complete();
+    expect((await readFile(save)).equals(data)).toBe(true);
   });
 });

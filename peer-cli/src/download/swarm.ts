@@ -168,6 +168,8 @@ export async function runSwarm(options: SwarmOptions): Promise<SwarmResult> {
     notify();
   };
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // A signal aborted before the call never fires "abort".
+  if (options.signal?.aborted) onAbort();
   try {
     options.onProgress(verifiedBytes, alive.size);
     await Promise.all(
