@@ -51,11 +51,11 @@ export async function startControlServer(socketPath: string, handle: ControlHand
   });
   await chmod(socketPath, 0o600);
   return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        void rm(socketPath, { force: true });
-      }),
+    // The socket file goes first, so a new peer on this home never finds a dying one.
+    async close() {
+      await rm(socketPath, { force: true });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 

@@ -164,8 +164,7 @@ export class Peer {
 
   async stop(): Promise<void> {
     clearInterval(this.refreshTimer);
-    this.tracker?.stop();
-    await Promise.all([this.control.close(), this.miniServer?.close()]);
+    await Promise.all([this.tracker?.stop(), this.control.close(), this.miniServer?.close()]);
   }
 
   handle(request: ControlRequest, emit: (event: ControlEvent) => void, signal?: AbortSignal): Promise<unknown> {

@@ -69,12 +69,21 @@ export class TrackerClient {
     });
   }
 
-  stop(): void {
+  /**
+   * Closes the connection and waits (briefly) for the tracker's answering close,
+   * which it sends only after forgetting this peer: a peer restarted right away
+   * then finds its name free.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
     this.failPending(new PeerError("tracker-unreachable", "the peer is shutting down", EXIT.trackerUnreachable));
-    this.ws?.close(1000, "peer stopping");
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve(), { once: true }));
+    ws.close(1000, "peer stopping");
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 
   /** Throws the "tracker unreachable" error at once while disconnected. */
