@@ -294,6 +294,35 @@ describe("serving registered files", () => {
   });
 });
 
+describe("clients that stop reading", () => {
+  it("are cut off after the idle timeout without holding up anyone else or keeping the file open", async () => {
+    const files = new OfferedFiles();
+    const data = randomBytes(64 * MiB);
+    const path = await offer(files, "stalled.bin", data);
+    const server = await serve(files, { idleTimeoutMs: 500 });
+
+    // Requests a big file, takes one chunk, then never reads again.
+    const stalled = net.connect({ host: HOST, port: server.port }, () => stalled.write(getLine(path)));
+    stalled.once("data", () => stalled.pause());
+    stalled.on("error", () => {});
+    cleanups.push(async () => void stalled.destroy());
+
+    expectFile(await rawGet(server.port, path, false), data);
+    await eventually(() => server.activeTransfers() === 0, "the stalled transfer was dropped");
+    if (existsSync("/proc/self/fd")) {
+      const openOnFile = (): number =>
+        readdirSync("/proc/self/fd").filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`) === path;
+          } catch {
+            return false;
+          }
+        }).length;
+      await eventually(() => openOnFile() === 0, "the server closed its file handle");
+    }
+  });
+});
+
 describe("refusing bad requests", () => {
   it("answers bad-request for a request line that is not JSON", async () => {
     const server = await serve(new OfferedFiles());
