@@ -44,16 +44,7 @@ export const commands: { [T in RequestType]: Handler<T> } = {
     if (holder !== undefined && holder !== connection.conn && ctx.isLive(holder)) {
       throw new ProtocolFailure("name-taken", `the name "${user}" is in use by another connected peer`);
     }
-    const unique = dedupe(files);
-    const current = holder === connection.conn ? store.fileCount(user) : 0;
-    const fresh = holder === connection.conn ? store.countNewPaths(user, unique.map((f) => f.path)) : unique.length;
-    if (current + fresh > MAX_FILES_PER_USER) {
-      throw new ProtocolFailure(
-        "too-many-files",
-        `"${user}" would offer ${current + fresh} files; at most ${MAX_FILES_PER_USER} are allowed per user`,
-      );
-    }
-    const counts = store.register(user, connection.conn, connection.host, connection.port, unique);
+    const counts = store.register(user, connection.conn, connection.host, connection.port, dedupe(files), MAX_FILES_PER_USER);
     if (connection.user === null) ctx.save({ ...connection, user });
     return { user, ...counts };
   },

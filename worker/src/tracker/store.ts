@@ -2,7 +2,7 @@
  * The tracker's durable state in the object's SQLite storage. It survives
  * hibernation and restarts; `dropUsersExcept` clears what no socket backs.
  */
-import type { FileEntry, FileListing, UserAddress } from "@p2p/shared";
+import { ProtocolFailure, type FileEntry, type FileListing, type UserAddress } from "@p2p/shared";
 
 export interface UpsertCounts {
   added: number;
@@ -13,6 +13,8 @@ export interface UpsertCounts {
 export class TrackerStore {
   private readonly sql: SqlStorage;
   private readonly transaction: <T>(fn: () => T) => T;
+  /** Derived from storage, so safe to lose on eviction. */
+  private usersCache: UserAddress[] | null = null;
 
   constructor(sql: SqlStorage, transaction: <T>(fn: () => T) => T) {
     this.sql = sql;
@@ -44,63 +46,63 @@ export class TrackerStore {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files WHERE user = ?", user).one().n;
   }
 
-  /** How many of `paths` the user does not offer yet. */
-  countNewPaths(user: string, paths: readonly string[]): number {
-    let fresh = 0;
-    for (const path of paths) {
-      const hit = this.sql.exec("SELECT 1 FROM files WHERE user = ? AND path = ?", user, path).toArray().length;
-      if (hit === 0) fresh++;
-    }
-    return fresh;
-  }
-
-  /** Binds `user` to a connection (replacing any stale holder) and adds or updates files, all or nothing. */
-  register(user: string, conn: string, host: string, port: number, files: readonly FileEntry[]): UpsertCounts {
+  /**
+   * Binds `user` to a connection (replacing any stale holder) and adds or
+   * updates files, all or nothing. The batch travels as one JSON parameter,
+   * so a thousand files cost two statements, not two thousand.
+   */
+  register(user: string, conn: string, host: string, port: number, files: readonly FileEntry[], maxFiles: number): UpsertCounts {
+    const batch = JSON.stringify(files);
     return this.transaction(() => {
       const holder = this.holderOf(user);
       if (holder !== conn) {
         if (holder !== undefined) this.dropUser(user);
         this.sql.exec("INSERT INTO users (user, conn, host, port) VALUES (?, ?, ?, ?)", user, conn, host, port);
+        this.usersCache = null;
       }
-      let added = 0;
-      let updated = 0;
-      for (const file of files) {
-        const old = this.sql
-          .exec<{ size: number; sha256: string }>("SELECT size, sha256 FROM files WHERE user = ? AND path = ?", user, file.path)
-          .toArray()[0];
-        if (!old) added++;
-        else if (old.size !== file.size || old.sha256 !== file.sha256) updated++;
-        this.sql.exec(
-          `INSERT INTO files (user, path, size, sha256) VALUES (?, ?, ?, ?)
-           ON CONFLICT (user, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256`,
+      const counts = this.sql
+        .exec<{ added: number | null; updated: number | null }>(
+          `SELECT sum(f.path IS NULL) AS added,
+                  sum(f.path IS NOT NULL AND (f.size != j.value->>'size' OR f.sha256 != j.value->>'sha256')) AS updated
+           FROM json_each(?) j LEFT JOIN files f ON f.user = ? AND f.path = j.value->>'path'`,
+          batch,
           user,
-          file.path,
-          file.size,
-          file.sha256,
-        );
+        )
+        .one();
+      const added = counts.added ?? 0;
+      const current = holder === conn ? this.fileCount(user) : 0;
+      if (current + added > maxFiles) {
+        throw new ProtocolFailure("too-many-files", `"${user}" would offer ${current + added} files; at most ${maxFiles} are allowed per user`);
       }
-      return { added, updated, total: this.fileCount(user) };
+      this.sql.exec(
+        `INSERT INTO files (user, path, size, sha256)
+         SELECT ?, j.value->>'path', j.value->>'size', j.value->>'sha256' FROM json_each(?) j WHERE true
+         ON CONFLICT (user, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256`,
+        user,
+        batch,
+      );
+      return { added, updated: counts.updated ?? 0, total: current + added };
     });
   }
 
   /** Removes the paths the user offers; returns which were removed and which were unknown. */
   unregister(user: string, paths: readonly string[]): { removed: string[]; unknown: string[] } {
-    return this.transaction(() => {
-      const removed: string[] = [];
-      const unknown: string[] = [];
-      for (const path of paths) {
-        const cursor = this.sql.exec("DELETE FROM files WHERE user = ? AND path = ?", user, path);
-        (cursor.rowsWritten > 0 ? removed : unknown).push(path);
-      }
-      return { removed, unknown };
-    });
+    const gone = new Set(
+      this.sql
+        .exec<{ path: string }>("DELETE FROM files WHERE user = ? AND path IN (SELECT value FROM json_each(?)) RETURNING path", user, JSON.stringify(paths))
+        .toArray()
+        .map((row) => row.path),
+    );
+    return { removed: paths.filter((p) => gone.has(p)), unknown: paths.filter((p) => !gone.has(p)) };
   }
 
   setAddress(user: string, host: string, port: number): void {
     this.sql.exec("UPDATE users SET host = ?, port = ? WHERE user = ?", host, port, user);
+    this.usersCache = null;
   }
 
   dropUser(user: string): void {
+    this.usersCache = null;
     this.transaction(() => {
       this.sql.exec("DELETE FROM files WHERE user = ?", user);
       this.sql.exec("DELETE FROM users WHERE user = ?", user);
@@ -124,10 +126,12 @@ export class TrackerStore {
       .map((row) => ({ user: row.user, path: row.path, size: row.size, sha256: row.sha256 }));
   }
 
+  /** Asked for far more often than users come and go, so kept until they do. */
   listUsers(): UserAddress[] {
-    return this.sql
+    this.usersCache ??= this.sql
       .exec<{ user: string; host: string; port: number }>("SELECT user, host, port FROM users ORDER BY user")
       .toArray()
       .map((row) => ({ user: row.user, host: row.host, port: row.port }));
+    return this.usersCache;
   }
 }
