@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PEER_BIN = join(ROOT, "peer-cli/bin/p2p-peer.js");
-export const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+// Run with this Node (≥ 22), whatever `node` is first on PATH.
+export const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -75,6 +76,8 @@ export interface TrackerOptions {
   stateDir?: string;
   /** Worker variables, e.g. HEARTBEAT_TIMEOUT_MS. */
   vars?: Record<string, string>;
+  /** Another worker's wrangler config (the benchmarks' echo worker). */
+  config?: string;
 }
 
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
@@ -82,8 +85,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const inspector = await freePort();
   const state = options.stateDir ?? (await mkdtemp(join(tmpdir(), "p2p-tracker-")));
   const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false", ...vars];
-  const child = spawn(WRANGLER, args, {
+  const config = options.config ? ["--config", options.config] : [];
+  const args = ["dev", ...config, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false", ...vars];
+  const child = spawn(process.execPath, [WRANGLER, ...args], {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
     stdio: ["ignore", "pipe", "pipe"],
