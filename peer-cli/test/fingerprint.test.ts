@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PeerError } from "../src/errors.ts";
 import { fingerprintFile, sameFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
+import { sha256 } from "./helpers.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -16,7 +17,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
 async function expectPeerError(promise: Promise<unknown>, code: string, text: string): Promise<void> {
   const error = await promise.then(

@@ -1,16 +1,15 @@
 import { createHash, randomBytes, type Hash } from "node:crypto";
-import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile, appendFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeLine, MAX_TRANSFER_HEADER_BYTES, parseTransferHeader, type TransferHeader } from "@p2p/shared";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EXIT, PeerError } from "../src/errors.ts";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
 import { SourceConnection } from "../src/mini-server/source-connection.ts";
+import { eventually, openHandlesOn, peerError, sha256 } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 const MiB = 1024 * 1024;
@@ -29,7 +28,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 const tempPath = (name: string): string => join(dir, `${++counter}-${name}`);
 
 async function serve(files: OfferedFiles, options: Partial<MiniServerOptions> = {}): Promise<MiniServer> {
@@ -124,23 +122,7 @@ function expectFile(reply: GetReply, data: Buffer): void {
   expect(reply.sha256).toBe(sha256(data));
 }
 
-async function peerError(promise: Promise<unknown>): Promise<PeerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PeerError);
-  expect((error as PeerError).exitCode).toBe(EXIT.downloadFailed);
-  return error as PeerError;
-}
 
-async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
 
 describe("serving registered files", () => {
   it("serves a file of a few MiB byte for byte, then closes", async () => {
@@ -277,17 +259,7 @@ describe("serving registered files", () => {
 
     await eventually(() => server.activeTransfers() === 0, "the abandoned transfer was cleaned up");
     expect(logs.filter((line) => line.includes("stopped"))).toHaveLength(1);
-    if (existsSync("/proc/self/fd")) {
-      const openOnFile = (): number =>
-        readdirSync("/proc/self/fd").filter((fd) => {
-          try {
-            return readlinkSync(`/proc/self/fd/${fd}`) === path;
-          } catch {
-            return false;
-          }
-        }).length;
-      await eventually(() => openOnFile() === 0, "the server closed its file handles");
-    }
+    await eventually(() => openHandlesOn(path) === 0, "the server closed its file handles");
 
     const small = await offer(files, "after.txt", Buffer.from("still working"));
     expectFile(await rawGet(server.port, small), Buffer.from("still working"));
@@ -309,17 +281,7 @@ describe("clients that stop reading", () => {
 
     expectFile(await rawGet(server.port, path, false), data);
     await eventually(() => server.activeTransfers() === 0, "the stalled transfer was dropped");
-    if (existsSync("/proc/self/fd")) {
-      const openOnFile = (): number =>
-        readdirSync("/proc/self/fd").filter((fd) => {
-          try {
-            return readlinkSync(`/proc/self/fd/${fd}`) === path;
-          } catch {
-            return false;
-          }
-        }).length;
-      await eventually(() => openOnFile() === 0, "the server closed its file handle");
-    }
+    await eventually(() => openHandlesOn(path) === 0, "the server closed its file handle");
   });
 });
 

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { OrderedHasher } from "../src/download/ordered-hasher.ts";
+import { sha256 } from "./helpers.ts";
 
-const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
 /** The hasher keeps 32 MiB worth of pieces in memory; with this nominal piece size that is only 4 pieces. */
 const HUGE_PIECE = 16 * 1024 * 1024;

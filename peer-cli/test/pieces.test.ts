@@ -7,12 +7,12 @@ import { encodeLine, MAX_RANGE_BYTES, parsePieceMapHeader, parseRangeHeader, par
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PartFile } from "../src/download/part-file.ts";
 import { runSwarm, type SourceReport } from "../src/download/swarm.ts";
-import { EXIT, PeerError } from "../src/errors.ts";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { PieceMaps } from "../src/mini-server/piece-maps.ts";
 import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
 import { SourceConnection } from "../src/mini-server/source-connection.ts";
+import { eventually, peerError, sha256 } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 const KiB = 1024;
@@ -32,7 +32,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 const digest = (data: Buffer): Buffer => createHash("sha256").update(data).digest();
 const tempPath = (name: string): string => join(dir, `${++counter}-${name}`);
 
@@ -62,23 +61,7 @@ async function connect(port: number, options: { idleTimeoutMs?: number; signal?:
   return connection;
 }
 
-async function peerError(promise: Promise<unknown>): Promise<PeerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PeerError);
-  expect((error as PeerError).exitCode).toBe(EXIT.downloadFailed);
-  return error as PeerError;
-}
 
-async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
 
 /** Sends raw bytes and collects everything the server sends until it closes. */
 function rawExchange(port: number, request: string | Buffer, endAfter = false): Promise<Buffer> {

@@ -52,7 +52,7 @@ const inFlight = new Set<string>();
 const failed = (code: string, message: string) => new PeerError(code, message, EXIT.downloadFailed);
 
 export async function downloadFile(context: DownloadContext, request: DownloadRequest): Promise<DownloadResult> {
-  const { user, path, save } = request;
+  const { user, save } = request;
   const named = context.userMap.lookup(user, context.refreshSeconds);
   if (inFlight.has(save)) throw failed("busy", `a download to ${save} is already running`);
   const existing = await lstat(save).catch(() => null);

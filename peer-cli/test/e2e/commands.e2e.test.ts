@@ -1,8 +1,9 @@
 /** What a user sees when a command is misused: a specific error, an exit code that means something, nothing changed. */
+import { spawn } from "node:child_process";
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, runPeerCli, startPeer, startTracker, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
+import { makeTempDir, runPeerCli, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
 
 let tracker: Tracker;
 let dir: string;
@@ -87,6 +88,33 @@ describe("p2p-peer commands", () => {
     const users = JSON.parse((await q.run("users", "--json")).stdout);
     expect(users.users.map((u: { user: string }) => u.user)).toEqual(["P", "Q"]);
     expect(users.file).toBe(join(q.home, "users.txt"));
+  });
+
+  it("gives a p2p> prompt on a terminal, with users, help and exit", async () => {
+    // `script` runs the peer on a pseudo-terminal, as a person would.
+    const bin = join(import.meta.dirname, "../../bin/p2p-peer.js");
+    const command = [process.execPath, bin, "start", "--tracker", tracker.url, "--home", join(dir, "T"), "--user", "T", "--bind", "127.0.0.1"].join(" ");
+    const child = spawn("script", ["-qfec", command, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+    let screen = "";
+    child.stdout.on("data", (d) => (screen += d));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      await waitFor("the prompt", () => screen.includes("p2p> "));
+      child.stdin.write("users\n");
+      await waitFor("the user map", () => /Q – 127\.0\.0\.1:\d+/.test(screen) && /T – 127\.0\.0\.1:\d+/.test(screen));
+      child.stdin.write("help\n");
+      await waitFor("the help text", () => screen.includes("commands:") && screen.includes("exit"));
+      child.stdin.write(`list-files\n`);
+      await waitFor("the file list", () => screen.includes(`P : ${join(dir, "work", "sub", "b.txt")}`));
+      child.stdin.write("exit\n");
+      expect(await exited).toBe(0);
+      await waitFor("T to leave the tracker", async () => {
+        const users = (await (await fetch(`${tracker.http}/api/users`)).json()) as { user: string }[];
+        return !users.some((u) => u.user === "T");
+      });
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   it("has --help for every command", async () => {

@@ -116,7 +116,9 @@ describe("multi-source downloads", () => {
   });
 
   it("finishes from the others when a holder is killed mid-download", async () => {
-    const [a, victim] = await Promise.all([holder("A4"), holder("Victim4"), holder("C4")]);
+    // Slower holders, so the download is surely still running when the victim dies, even on a busy machine.
+    const slow = { P2P_TEST_THROTTLE_BPS: String(8 * 1024 * 1024) };
+    const [a, victim] = await Promise.all([holder("A4", slow), holder("Victim4", slow), holder("C4", slow)]);
     const d = await downloader("D4");
     await seesHolders(d, ["A4", "Victim4", "C4"]);
     const save = join(dir, "d4", "big.bin");
@@ -130,7 +132,8 @@ describe("multi-source downloads", () => {
   });
 
   it("resumes after the downloader is killed half-way, fetching only what was missing", async () => {
-    const [a] = await Promise.all(["A5", "B5", "C5"].map((n) => holder(n)));
+    const slow = { P2P_TEST_THROTTLE_BPS: String(8 * 1024 * 1024) };
+    const [a] = await Promise.all(["A5", "B5", "C5"].map((n) => holder(n, slow)));
     let d = await downloader("D5");
     await seesHolders(d, ["A5", "B5", "C5"]);
     const save = join(dir, "d5", "big.bin");
@@ -146,8 +149,8 @@ describe("multi-source downloads", () => {
     expect(code, stderr).toBe(0);
     expect(await sameAsOriginal(save)).toBe(true);
     expect(outcome.resumed).toBeGreaterThanOrEqual(SIZE / 2 - 16 * PIECE);
-    const used = outcome.sources.filter((s: { pieces: number }) => s.pieces > 0).length;
-    expect(outcome.transferred).toBeLessThanOrEqual(SIZE - outcome.resumed + used * PIECE);
+    // What was missing, plus at most one piece per source (endgame doubling).
+    expect(outcome.transferred).toBeLessThanOrEqual(SIZE - outcome.resumed + outcome.sources.length * PIECE);
     expect(existsSync(`${save}.part`)).toBe(false);
   });
 

@@ -16,11 +16,6 @@ let port: number;
 let tracker: Tracker;
 const peers: PeerProcess[] = [];
 
-const restartTracker = async () => {
-  await tracker.stop();
-  tracker = await startTracker({ port, stateDir, vars: { HEARTBEAT_TIMEOUT_MS: String(HEARTBEAT_MS) } });
-};
-
 async function peer(name: string, extra: string[] = []): Promise<PeerProcess> {
   const p = await startPeer(name, `ws://127.0.0.1:${port}/ws`, dir, { args: extra, env: { P2P_TEST_PING_MS: "500" } });
   peers.push(p);
