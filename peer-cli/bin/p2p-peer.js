@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly: Node ≥ 22.18 strips types natively.
+// Runs the bundle built at install (peer-cli/dist), or the TypeScript sources
+// directly when there is no bundle or a source file is newer than it.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(
@@ -7,5 +11,21 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
-const { runCli } = await import("../src/cli/main.ts");
-await runCli(process.argv.slice(2));
+
+const here = import.meta.dirname;
+const bundle = join(here, "../dist/p2p-peer.mjs");
+
+/** The newest modification time of any file under these folders. */
+function newest(folders) {
+  let latest = 0;
+  for (const folder of folders) {
+    for (const entry of readdirSync(folder, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    }
+  }
+  return latest;
+}
+
+const sources = [join(here, "../src"), join(here, "../../shared/src")].filter((folder) => existsSync(folder));
+const fresh = existsSync(bundle) && statSync(bundle).mtimeMs >= newest(sources);
+await import(fresh ? bundle : "../src/cli/run.ts");

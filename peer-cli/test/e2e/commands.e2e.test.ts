@@ -85,7 +85,11 @@ describe("p2p-peer commands", () => {
   });
 
   it("prints JSON for scripts", async () => {
-    const users = JSON.parse((await q.run("users", "--json")).stdout);
+    // The map refreshes every second; P registered moments ago.
+    const users = await waitFor("Q's map to list P and Q", async () => {
+      const parsed = JSON.parse((await q.run("users", "--json")).stdout);
+      return parsed.users.length === 2 && parsed;
+    });
     expect(users.users.map((u: { user: string }) => u.user)).toEqual(["P", "Q"]);
     expect(users.file).toBe(join(q.home, "users.txt"));
   });

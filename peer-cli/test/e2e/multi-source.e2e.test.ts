@@ -169,7 +169,8 @@ describe("multi-source downloads", () => {
     expect(existsSync(`${save}.part`)).toBe(true);
 
     only = await holder("Only6");
-    await waitFor("D6 to see Only6 again", async () => (await d.run("users")).stdout.includes("Only6"));
+    const port = /mini-server listening on [\d.]+:(\d+)/.exec(only.peer.logs())![1];
+    await waitFor("D6 to see Only6 at its new address", async () => (await d.run("users")).stdout.includes(`Only6 – 127.0.0.1:${port}`));
     const { code, stderr, outcome } = await download(d, "Only6", only.path, save);
     expect(code, stderr).toBe(0);
     expect(outcome.resumed).toBeGreaterThan(0);
