@@ -5,7 +5,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 
-const WINDOW_BYTES = 32 * 1024 * 1024;
+const WINDOW_BYTES = 16 * 1024 * 1024;
 
 export class OrderedHasher {
   private readonly hash: Hash = createHash("sha256");
@@ -19,10 +19,14 @@ export class OrderedHasher {
     this.window = Math.max(4, Math.floor(WINDOW_BYTES / pieceSize));
   }
 
+  /** `data` may be reused by the caller afterwards: a piece kept for later is copied. */
   add(index: number, data: Buffer): void {
     if (index < this.cursor || this.pending.has(index)) return;
     if (index >= this.cursor + this.window) return; // read back from disk at the end
-    this.pending.set(index, data);
+    if (index === this.cursor) {
+      this.hash.update(data);
+      this.cursor++;
+    } else this.pending.set(index, Buffer.from(data));
     for (let next = this.pending.get(this.cursor); next !== undefined; next = this.pending.get(this.cursor)) {
       this.hash.update(next);
       this.pending.delete(this.cursor);

@@ -40,6 +40,7 @@ export interface SwarmOptions {
   map: PieceMap;
   part: PartFile;
   have: readonly boolean[];
+  /** A verified piece; `data` is reused once this returns, so copy what must be kept. */
   onPiece: (index: number, data: Buffer) => void;
   onProgress: (verifiedBytes: number, activeSources: number) => void;
   onDrop: (report: SourceReport) => void;
@@ -115,6 +116,8 @@ export async function runSwarm(options: SwarmOptions): Promise<SwarmResult> {
   };
 
   const lane = async (source: SwarmSource): Promise<void> => {
+    // One buffer per lane, reused for every piece it fetches: no garbage per piece.
+    const scratch = Buffer.allocUnsafe(map.pieceSize);
     while (!finished() && alive.has(source)) {
       const piece = pick(source);
       if (piece === undefined) {
@@ -129,7 +132,7 @@ export async function runSwarm(options: SwarmOptions): Promise<SwarmResult> {
       let data: Buffer;
       outstanding.set(source, outstanding.get(source)! + 1);
       try {
-        data = await source.connection.range(source.path, offset, length, { size: map.size, sha256: map.sha256 });
+        data = await source.connection.range(source.path, offset, length, { size: map.size, sha256: map.sha256 }, scratch);
       } catch (error) {
         release(piece, source, true);
         if (!stopped) drop(source, errorMessage(error));

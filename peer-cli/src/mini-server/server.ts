@@ -243,9 +243,14 @@ export async function startMiniServer(options: MiniServerOptions): Promise<MiniS
     const started = performance.now();
     const end = offset + length;
     let position = offset;
+    // Two buffers per connection, taking turns: one is read into while the socket
+    // still holds the other, and neither is reused before the socket let it go.
+    const buffers = chunkBuffers(socket, chunkBytes);
+    let turn = 0;
     while (position < end) {
-      // A fresh buffer each time: the socket may still hold the previous one.
-      const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, end - position));
+      const slot = buffers[turn++ % 2]!;
+      await slot.released;
+      const chunk = slot.buffer.subarray(0, Math.min(chunkBytes, end - position));
       let filled = 0;
       while (filled < chunk.length) {
         const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, position + filled);
@@ -258,7 +263,9 @@ export async function startMiniServer(options: MiniServerOptions): Promise<MiniS
         const wait = started + ((position - offset) / bytesPerSecond) * 1000 - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      await write(socket, chunk);
+      const sent = send(socket, chunk);
+      slot.released = sent.released;
+      await sent.drained;
     }
   }
 
@@ -411,9 +418,44 @@ class RequestLines {
 }
 
 /** Writes a chunk, waiting for the socket to drain when its buffer is full. */
+interface ChunkSlot {
+  buffer: Buffer;
+  /** Settles once the socket no longer needs the buffer's last contents. */
+  released: Promise<void>;
+}
+
+const slotsBySocket = new WeakMap<net.Socket, ChunkSlot[]>();
+
+/** The two send buffers of a connection, made on its first range and kept for the rest. */
+function chunkBuffers(socket: net.Socket, bytes: number): ChunkSlot[] {
+  let slots = slotsBySocket.get(socket);
+  if (!slots || slots[0]!.buffer.length !== bytes) {
+    slots = [0, 1].map(() => ({ buffer: Buffer.allocUnsafe(bytes), released: Promise.resolve() }));
+    slotsBySocket.set(socket, slots);
+  }
+  return slots;
+}
+
+/**
+ * Writes a chunk: `drained` honours backpressure, `released` settles once the
+ * socket is done with the bytes (written, or dropped with the socket).
+ */
+function send(socket: net.Socket, chunk: Buffer): { drained: Promise<void>; released: Promise<void> } {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  if (socket.destroyed) return { drained: Promise.reject(closedError()), released: Promise.resolve() };
+  const flowing = socket.write(chunk, () => release());
+  return { drained: flowing ? Promise.resolve() : drain(socket), released };
+}
+
 function write(socket: net.Socket, chunk: Buffer): Promise<void> {
   if (socket.destroyed) return Promise.reject(closedError());
   if (socket.write(chunk)) return Promise.resolve();
+  return drain(socket);
+}
+
+/** Waits for the socket to take more, or fails if it closes first. */
+function drain(socket: net.Socket): Promise<void> {
   return new Promise((resolve, reject) => {
     const onDrain = (): void => {
       socket.off("close", onClose);

@@ -45,6 +45,8 @@ type Pending =
       offset: number;
       length: number;
       expect: { size: number; sha256: string };
+      /** Where to put the bytes, if the caller reuses a buffer of at least `length`. */
+      into: Buffer | undefined;
       resolve: (data: Buffer) => void;
       reject: (error: PeerError) => void;
     };
@@ -56,6 +58,8 @@ interface Body {
   filled: number;
   finish: (body: Buffer | undefined) => void;
 }
+
+const READ_BUFFER_BYTES = 256 * 1024;
 
 const failure = (code: string, message: string): PeerError => new PeerError(code, message, EXIT.downloadFailed);
 const aborted = (): PeerError => failure("aborted", "the download was cancelled");
@@ -80,7 +84,6 @@ export class SourceConnection {
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#signal = signal;
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.#receive(chunk));
     socket.on("error", (error) => this.#fail(failure("truncated", `the connection to ${where} failed: ${errnoCode(error)}`)));
     socket.on("close", () => this.#fail(this.#closedFailure()));
     signal?.addEventListener("abort", this.#onAbort, { once: true });
@@ -95,7 +98,21 @@ export class SourceConnection {
     const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     if (signal?.aborted) throw aborted();
 
-    const socket = net.connect({ host, port });
+    // Reads land in one buffer of the connection's own, consumed (copied
+    // into the piece's buffer) before the next read: no garbage per read.
+    let receive: (chunk: Buffer) => void = () => {};
+    const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const socket = net.connect({
+      host,
+      port,
+      onread: {
+        buffer: readBuffer,
+        callback: (bytes: number) => {
+          receive(readBuffer.subarray(0, bytes));
+          return true;
+        },
+      },
+    });
     // A late error must never crash the process; the instance listens too.
     socket.on("error", () => {});
     try {
@@ -120,7 +137,9 @@ export class SourceConnection {
       socket.destroy();
       throw error;
     }
-    return new SourceConnection(socket, where, idleTimeoutMs, signal);
+    const connection = new SourceConnection(socket, where, idleTimeoutMs, signal);
+    receive = (chunk) => connection.#receive(chunk);
+    return connection;
   }
 
   /** The source's piece map of `path`. */
@@ -134,8 +153,10 @@ export class SourceConnection {
    * `length` bytes of `path` from `offset`. Several may be outstanding;
    * answers are matched to requests in order. Rejects "changed" if the
    * source now serves a file of another size or SHA-256 than `expect`.
+   * With `into`, the bytes land in that buffer (a view of its first `length`
+   * bytes is returned), so a caller can reuse one buffer for every piece.
    */
-  range(path: string, offset: number, length: number, expect: { size: number; sha256: string }): Promise<Buffer> {
+  range(path: string, offset: number, length: number, expect: { size: number; sha256: string }, into?: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1 || length > MAX_RANGE_BYTES) {
         reject(failure("bad-request", `cannot ask for ${length} bytes at ${offset}: a range is 1 to ${MAX_RANGE_BYTES} bytes at a non-negative offset`));
@@ -143,7 +164,7 @@ export class SourceConnection {
       }
       this.#send(
         { v: TRANSFER_PROTOCOL_VERSION, op: "range", path, offset, length },
-        { op: "range", path, offset, length, expect, resolve, reject },
+        { op: "range", path, offset, length, expect, into: into && into.length >= length ? into : undefined, resolve, reject },
         reject,
       );
     });
@@ -251,15 +272,16 @@ export class SourceConnection {
         this.#startBody(header.length, false, () => head.reject(failure("changed", message)));
         return;
       }
-      this.#startBody(header.length, true, (body) => head.resolve(body!));
+      this.#startBody(header.length, true, (body) => head.resolve(body!), head.into);
     } catch (error) {
       this.#fail(failure("bad-reply", errorMessage(error)));
     }
   }
 
-  #startBody(bytes: number, keep: boolean, finish: (body: Buffer | undefined) => void): void {
+  #startBody(bytes: number, keep: boolean, finish: (body: Buffer | undefined) => void, into?: Buffer): void {
     // At most one answer's body is ever held; a skipped one is only counted.
-    const body: Body = { buffer: keep ? Buffer.allocUnsafe(bytes) : undefined, total: bytes, filled: 0, finish };
+    const buffer = keep ? (into ? into.subarray(0, bytes) : Buffer.allocUnsafe(bytes)) : undefined;
+    const body: Body = { buffer, total: bytes, filled: 0, finish };
     this.#body = body;
     if (bytes === 0) this.#finishBody(body);
   }
