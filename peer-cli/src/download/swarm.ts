@@ -7,7 +7,7 @@
  * that fails or lies is dropped and its pieces go back to the queue; only
  * when no source is left does the download fail.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { errorMessage } from "../errors.ts";
 import type { PieceMap, SourceConnection } from "../mini-server/source-connection.ts";
 import type { PartFile } from "./part-file.ts";
@@ -145,14 +145,15 @@ export async function runSwarm(options: SwarmOptions): Promise<SwarmResult> {
         release(piece, source, false);
         continue;
       }
-      if (!createHash("sha256").update(data).digest().equals(map.hashes[piece]!)) {
+      if (!hash("sha256", data, "buffer").equals(map.hashes[piece]!)) {
         release(piece, source, true);
         drop(source, `piece ${piece} failed its hash check`);
         return;
       }
-      await part.writePiece(piece, data);
-      release(piece, source, false);
-      if (done[piece]) continue;
+      // Claimed and handed on at once, in arrival order (which is piece order
+      // for one source), before the write: the whole-file hash then rarely has
+      // to hold a piece back. The lane still waits for its write before it
+      // takes more, so the swarm never ends with a write in flight.
       done[piece] = true;
       doneCount++;
       verifiedBytes += data.length;
@@ -160,6 +161,8 @@ export async function runSwarm(options: SwarmOptions): Promise<SwarmResult> {
       report.pieces++;
       report.bytes += data.length;
       options.onPiece(piece, data);
+      await part.writePiece(piece, data);
+      release(piece, source, false);
       options.onProgress(verifiedBytes, alive.size);
       notify();
     }
