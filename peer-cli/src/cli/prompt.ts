@@ -13,6 +13,7 @@ const HELP = `commands:
   list-files                            every file offered: <user> : <path>
   download <user> <path on user> <save> [--force]
   users                                 the local user map
+  status                                this peer's name, tracker connection and port
   help                                  this text
   exit                                  stop the peer`;
 

@@ -121,8 +121,16 @@ describe("p2p-peer commands", () => {
     }
   });
 
+  it("reports the peer's status", async () => {
+    const status = JSON.parse((await q.run("status", "--json")).stdout);
+    expect(status).toMatchObject({ user: "Q", trackerConnected: true, offered: 0, home: q.home, tracker: tracker.url });
+    const text = (await q.run("status")).stdout;
+    expect(text).toContain("user:        Q");
+    expect(text).toContain("(connected)");
+  });
+
   it("has --help for every command", async () => {
-    for (const command of ["start", "register", "unregister", "list-files", "download", "users"]) {
+    for (const command of ["start", "register", "unregister", "list-files", "download", "users", "status"]) {
       const result = await runPeerCli([command, "--help"]);
       expect(result.code, command).toBe(0);
       expect(result.stdout).toContain(`p2p-peer ${command}`);
