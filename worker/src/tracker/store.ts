@@ -1,6 +1,13 @@
 /**
- * The tracker's durable state in the object's SQLite storage. It survives
- * hibernation and restarts; `dropUsersExcept` clears what no socket backs.
+ * The tracker's state: an in-memory index that answers every request, and
+ * the object's SQLite storage behind it, which survives hibernation.
+ *
+ * Writes reach storage in batches, flushed on the next turn of the event
+ * loop rather than with every request: one commit per batch instead of one
+ * per request is what lets the tracker keep up with many peers. The index is
+ * rebuilt from storage whenever the object starts. A batch lost to a crash
+ * costs nothing either: a crash closes every socket, the restarted object
+ * drops every user whose socket is gone, and peers re-register on reconnect.
  */
 import { ProtocolFailure, type FileEntry, type FileListing, type UserAddress } from "@p2p/shared";
 
@@ -10,11 +17,29 @@ export interface UpsertCounts {
   total: number;
 }
 
+interface UserRow {
+  conn: string;
+  host: string;
+  port: number;
+}
+
+interface FileRow {
+  size: number;
+  sha256: string;
+}
+
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export class TrackerStore {
   private readonly sql: SqlStorage;
   private readonly transaction: <T>(fn: () => T) => T;
-  /** Derived from storage, so safe to lose on eviction. */
+  private readonly users = new Map<string, UserRow>();
+  private readonly files = new Map<string, Map<string, FileRow>>();
+  /** Sorted listings, kept until something changes. */
   private usersCache: UserAddress[] | null = null;
+  private filesCache: FileListing[] | null = null;
+  private readonly pending: (() => void)[] = [];
+  private flushScheduled = false;
 
   constructor(sql: SqlStorage, transaction: <T>(fn: () => T) => T) {
     this.sql = sql;
@@ -34,104 +59,139 @@ export class TrackerStore {
         PRIMARY KEY (user, path)
       ) WITHOUT ROWID;
     `);
+    for (const row of sql.exec<{ user: string; conn: string; host: string; port: number }>("SELECT user, conn, host, port FROM users")) {
+      this.users.set(row.user, { conn: row.conn, host: row.host, port: row.port });
+      this.files.set(row.user, new Map());
+    }
+    for (const row of sql.exec<{ user: string; path: string; size: number; sha256: string }>("SELECT user, path, size, sha256 FROM files")) {
+      this.files.get(row.user)?.set(row.path, { size: row.size, sha256: row.sha256 });
+    }
   }
 
   /** The connection that holds `user`, if any. */
   holderOf(user: string): string | undefined {
-    const row = this.sql.exec<{ conn: string }>("SELECT conn FROM users WHERE user = ?", user).toArray()[0];
-    return row?.conn;
+    return this.users.get(user)?.conn;
   }
 
   fileCount(user: string): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files WHERE user = ?", user).one().n;
+    return this.files.get(user)?.size ?? 0;
   }
 
-  /**
-   * Binds `user` to a connection (replacing any stale holder) and adds or
-   * updates files, all or nothing. The batch travels as one JSON parameter,
-   * so a thousand files cost two statements, not two thousand.
-   */
+  /** Binds `user` to a connection (replacing any stale holder) and adds or updates files, all or nothing. */
   register(user: string, conn: string, host: string, port: number, files: readonly FileEntry[], maxFiles: number): UpsertCounts {
-    const batch = JSON.stringify(files);
-    return this.transaction(() => {
-      const holder = this.holderOf(user);
-      if (holder !== conn) {
-        if (holder !== undefined) this.dropUser(user);
-        this.sql.exec("INSERT INTO users (user, conn, host, port) VALUES (?, ?, ?, ?)", user, conn, host, port);
-        this.usersCache = null;
-      }
-      const counts = this.sql
-        .exec<{ added: number | null; updated: number | null }>(
-          `SELECT sum(f.path IS NULL) AS added,
-                  sum(f.path IS NOT NULL AND (f.size != j.value->>'size' OR f.sha256 != j.value->>'sha256')) AS updated
-           FROM json_each(?) j LEFT JOIN files f ON f.user = ? AND f.path = j.value->>'path'`,
-          batch,
+    const holder = this.holderOf(user);
+    const mine = holder === conn ? this.files.get(user) : undefined;
+    let added = 0;
+    let updated = 0;
+    for (const file of files) {
+      const old = mine?.get(file.path);
+      if (!old) added++;
+      else if (old.size !== file.size || old.sha256 !== file.sha256) updated++;
+    }
+    const current = mine?.size ?? 0;
+    if (current + added > maxFiles) {
+      throw new ProtocolFailure("too-many-files", `"${user}" would offer ${current + added} files; at most ${maxFiles} are allowed per user`);
+    }
+    if (holder !== conn) {
+      if (holder !== undefined) this.dropUser(user);
+      this.users.set(user, { conn, host, port });
+      this.files.set(user, new Map());
+      this.usersCache = null;
+      this.write(() => this.sql.exec("INSERT INTO users (user, conn, host, port) VALUES (?, ?, ?, ?)", user, conn, host, port));
+    }
+    if (files.length > 0) {
+      const index = this.files.get(user)!;
+      for (const file of files) index.set(file.path, { size: file.size, sha256: file.sha256 });
+      this.filesCache = null;
+      const batch = JSON.stringify(files);
+      this.write(() =>
+        this.sql.exec(
+          `INSERT INTO files (user, path, size, sha256)
+           SELECT ?, j.value->>'path', j.value->>'size', j.value->>'sha256' FROM json_each(?) j WHERE true
+           ON CONFLICT (user, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256`,
           user,
-        )
-        .one();
-      const added = counts.added ?? 0;
-      const current = holder === conn ? this.fileCount(user) : 0;
-      if (current + added > maxFiles) {
-        throw new ProtocolFailure("too-many-files", `"${user}" would offer ${current + added} files; at most ${maxFiles} are allowed per user`);
-      }
-      this.sql.exec(
-        `INSERT INTO files (user, path, size, sha256)
-         SELECT ?, j.value->>'path', j.value->>'size', j.value->>'sha256' FROM json_each(?) j WHERE true
-         ON CONFLICT (user, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256`,
-        user,
-        batch,
+          batch,
+        ),
       );
-      return { added, updated: counts.updated ?? 0, total: current + added };
-    });
+    }
+    return { added, updated, total: current + added };
   }
 
   /** Removes the paths the user offers; returns which were removed and which were unknown. */
   unregister(user: string, paths: readonly string[]): { removed: string[]; unknown: string[] } {
-    const gone = new Set(
-      this.sql
-        .exec<{ path: string }>("DELETE FROM files WHERE user = ? AND path IN (SELECT value FROM json_each(?)) RETURNING path", user, JSON.stringify(paths))
-        .toArray()
-        .map((row) => row.path),
-    );
-    return { removed: paths.filter((p) => gone.has(p)), unknown: paths.filter((p) => !gone.has(p)) };
+    const index = this.files.get(user);
+    const removed = paths.filter((path) => index?.delete(path) === true);
+    if (removed.length > 0) {
+      this.filesCache = null;
+      const batch = JSON.stringify(removed);
+      this.write(() => this.sql.exec("DELETE FROM files WHERE user = ? AND path IN (SELECT value FROM json_each(?))", user, batch));
+    }
+    const gone = new Set(removed);
+    return { removed, unknown: paths.filter((path) => !gone.has(path)) };
   }
 
   setAddress(user: string, host: string, port: number): void {
-    this.sql.exec("UPDATE users SET host = ?, port = ? WHERE user = ?", host, port, user);
+    const row = this.users.get(user);
+    if (!row) return;
+    row.host = host;
+    row.port = port;
     this.usersCache = null;
+    this.write(() => this.sql.exec("UPDATE users SET host = ?, port = ? WHERE user = ?", host, port, user));
   }
 
   dropUser(user: string): void {
+    if (!this.users.delete(user)) return;
+    this.files.delete(user);
     this.usersCache = null;
-    this.transaction(() => {
+    this.filesCache = null;
+    this.write(() => {
       this.sql.exec("DELETE FROM files WHERE user = ?", user);
       this.sql.exec("DELETE FROM users WHERE user = ?", user);
     });
   }
 
-  /** Forgets every user whose connection is not in `live`, with all their files. */
+  /** Forgets every user whose connection is not in `live`, with all their files, and stores that at once. */
   dropUsersExcept(live: ReadonlyMap<string, string>): string[] {
-    const rows = this.sql.exec<{ user: string; conn: string }>("SELECT user, conn FROM users").toArray();
-    const ghosts = rows.filter((row) => live.get(row.conn) !== row.user).map((row) => row.user);
+    const ghosts = [...this.users].filter(([user, row]) => live.get(row.conn) !== user).map(([user]) => user);
     for (const user of ghosts) this.dropUser(user);
+    this.flush();
     return ghosts;
   }
 
   listFiles(): FileListing[] {
-    return this.sql
-      .exec<{ user: string; path: string; size: number; sha256: string }>(
-        "SELECT user, path, size, sha256 FROM files ORDER BY user, path",
-      )
-      .toArray()
-      .map((row) => ({ user: row.user, path: row.path, size: row.size, sha256: row.sha256 }));
+    this.filesCache ??= [...this.files.keys()].sort(byKey).flatMap((user) =>
+      [...this.files.get(user)!]
+        .sort(([a], [b]) => byKey(a, b))
+        .map(([path, { size, sha256 }]) => ({ user, path, size, sha256 })),
+    );
+    return this.filesCache;
   }
 
   /** Asked for far more often than users come and go, so kept until they do. */
   listUsers(): UserAddress[] {
-    this.usersCache ??= this.sql
-      .exec<{ user: string; host: string; port: number }>("SELECT user, host, port FROM users ORDER BY user")
-      .toArray()
-      .map((row) => ({ user: row.user, host: row.host, port: row.port }));
+    this.usersCache ??= [...this.users.keys()].sort(byKey).map((user) => {
+      const { host, port } = this.users.get(user)!;
+      return { user, host, port };
+    });
     return this.usersCache;
+  }
+
+  /** Writes everything not yet in storage, in one transaction. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const writes = this.pending.splice(0);
+    this.transaction(() => {
+      for (const write of writes) write();
+    });
+  }
+
+  private write(op: () => void): void {
+    this.pending.push(op);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setTimeout(() => {
+      this.flushScheduled = false;
+      this.flush();
+    }, 0);
   }
 }
