@@ -8,6 +8,7 @@ import {
   type ResultMap,
 } from "@p2p/shared";
 import type { Connection } from "./connection.ts";
+import { Serialized } from "./serialized.ts";
 import type { TrackerStore } from "./store.ts";
 
 export interface CommandContext {
@@ -19,7 +20,7 @@ export interface CommandContext {
   isLive(conn: string): boolean;
 }
 
-type Handler<T extends RequestType> = (ctx: CommandContext, request: RequestOf<T>) => ResultMap[T];
+type Handler<T extends RequestType> = (ctx: CommandContext, request: RequestOf<T>) => ResultMap[T] | Serialized;
 
 export const commands: { [T in RequestType]: Handler<T> } = {
   hello(ctx, { port, host }) {
@@ -61,9 +62,9 @@ export const commands: { [T in RequestType]: Handler<T> } = {
     return { user, ...store.unregister(user, [...new Set(paths)]) };
   },
 
-  "list-files": (ctx) => ({ files: ctx.store.listFiles() }),
+  "list-files": (ctx) => new Serialized(ctx.store.listFilesJson()),
 
-  "list-users": (ctx) => ({ users: ctx.store.listUsers() }),
+  "list-users": (ctx) => new Serialized(ctx.store.listUsersJson()),
 };
 
 /** The last entry for a path wins, as if the entries were sent one by one. */

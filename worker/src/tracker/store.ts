@@ -2,8 +2,8 @@
  * The tracker's state: an in-memory index that answers every request, and
  * the object's SQLite storage behind it, which survives hibernation.
  *
- * Writes reach storage in batches, flushed on the next turn of the event
- * loop rather than with every request: one commit per batch instead of one
+ * Writes reach storage in batches, flushed within FLUSH_DELAY_MS rather
+ * than with every request: one commit per batch instead of one
  * per request is what lets the tracker keep up with many peers. The index is
  * rebuilt from storage whenever the object starts. A batch lost to a crash
  * costs nothing either: a crash closes every socket, the restarted object
@@ -28,6 +28,13 @@ interface FileRow {
   sha256: string;
 }
 
+/**
+ * How long writes wait to be stored together. Far shorter than the idle time
+ * before the runtime may hibernate the object, so a batch is always stored
+ * before its memory could go.
+ */
+const FLUSH_DELAY_MS = 10;
+
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export class TrackerStore {
@@ -38,6 +45,8 @@ export class TrackerStore {
   /** Sorted listings, kept until something changes. */
   private usersCache: UserAddress[] | null = null;
   private filesCache: FileListing[] | null = null;
+  private usersJson: string | null = null;
+  private filesJson: string | null = null;
   private readonly pending: (() => void)[] = [];
   private flushScheduled = false;
 
@@ -96,13 +105,13 @@ export class TrackerStore {
       if (holder !== undefined) this.dropUser(user);
       this.users.set(user, { conn, host, port });
       this.files.set(user, new Map());
-      this.usersCache = null;
+      this.usersChanged();
       this.write(() => this.sql.exec("INSERT INTO users (user, conn, host, port) VALUES (?, ?, ?, ?)", user, conn, host, port));
     }
     if (files.length > 0) {
       const index = this.files.get(user)!;
       for (const file of files) index.set(file.path, { size: file.size, sha256: file.sha256 });
-      this.filesCache = null;
+      this.filesChanged();
       const batch = JSON.stringify(files);
       this.write(() =>
         this.sql.exec(
@@ -122,7 +131,7 @@ export class TrackerStore {
     const index = this.files.get(user);
     const removed = paths.filter((path) => index?.delete(path) === true);
     if (removed.length > 0) {
-      this.filesCache = null;
+      this.filesChanged();
       const batch = JSON.stringify(removed);
       this.write(() => this.sql.exec("DELETE FROM files WHERE user = ? AND path IN (SELECT value FROM json_each(?))", user, batch));
     }
@@ -135,15 +144,15 @@ export class TrackerStore {
     if (!row) return;
     row.host = host;
     row.port = port;
-    this.usersCache = null;
+    this.usersChanged();
     this.write(() => this.sql.exec("UPDATE users SET host = ?, port = ? WHERE user = ?", host, port, user));
   }
 
   dropUser(user: string): void {
     if (!this.users.delete(user)) return;
     this.files.delete(user);
-    this.usersCache = null;
-    this.filesCache = null;
+    this.usersChanged();
+    this.filesChanged();
     this.write(() => {
       this.sql.exec("DELETE FROM files WHERE user = ?", user);
       this.sql.exec("DELETE FROM users WHERE user = ?", user);
@@ -176,6 +185,28 @@ export class TrackerStore {
     return this.usersCache;
   }
 
+  /** `{"files":[…]}`, as list-files answers. */
+  listFilesJson(): string {
+    this.filesJson ??= JSON.stringify({ files: this.listFiles() });
+    return this.filesJson;
+  }
+
+  /** `{"users":[…]}`, as list-users answers. */
+  listUsersJson(): string {
+    this.usersJson ??= JSON.stringify({ users: this.listUsers() });
+    return this.usersJson;
+  }
+
+  private usersChanged(): void {
+    this.usersCache = null;
+    this.usersJson = null;
+  }
+
+  private filesChanged(): void {
+    this.filesCache = null;
+    this.filesJson = null;
+  }
+
   /** Writes everything not yet in storage, in one transaction. */
   flush(): void {
     if (this.pending.length === 0) return;
@@ -192,6 +223,6 @@ export class TrackerStore {
     setTimeout(() => {
       this.flushScheduled = false;
       this.flush();
-    }, 0);
+    }, FLUSH_DELAY_MS);
   }
 }

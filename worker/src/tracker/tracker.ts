@@ -17,6 +17,7 @@ import {
 } from "@p2p/shared";
 import { commands, type CommandContext } from "./commands.ts";
 import { readConnection, writeConnection, type Connection } from "./connection.ts";
+import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
 
 /** The worker passes the peer's address to the object in this header. */
@@ -83,10 +84,12 @@ export class Tracker extends DurableObject {
     const connection = readConnection(ws);
     if (!connection) return;
     const parsed = parseRequest(message);
-    const reply: TrackerReply = parsed.ok
-      ? this.run(ws, connection, parsed.request)
-      : { id: parsed.id, ok: false, error: parsed.error };
-    ws.send(JSON.stringify(reply));
+    const reply = parsed.ok ? this.run(ws, connection, parsed.request) : { id: parsed.id, ok: false as const, error: parsed.error };
+    ws.send(
+      reply.ok && reply.result instanceof Serialized
+        ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}`
+        : JSON.stringify(reply),
+    );
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
