@@ -82,10 +82,6 @@ export class TrackerStore {
     return this.users.get(user)?.conn;
   }
 
-  fileCount(user: string): number {
-    return this.files.get(user)?.size ?? 0;
-  }
-
   /** Binds `user` to a connection (replacing any stale holder) and adds or updates files, all or nothing. */
   register(user: string, conn: string, host: string, port: number, files: readonly FileEntry[], maxFiles: number): UpsertCounts {
     const holder = this.holderOf(user);
