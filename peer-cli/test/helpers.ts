@@ -1,8 +1,14 @@
 /** Small helpers the peer's socket tests share. */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
-import { expect } from "vitest";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { EXIT, PeerError } from "../src/errors.ts";
+import { fingerprintFile } from "../src/files/fingerprint.ts";
+import type { OfferedFiles } from "../src/files/offered-files.ts";
+import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
 
 export const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
@@ -35,4 +41,52 @@ export function openHandlesOn(path: string): number {
       return false;
     }
   }).length;
+}
+
+export interface SocketFixture {
+  /** The test file's temp folder (set before its tests run). */
+  readonly dir: string;
+  /** Run after each test, last added first: servers to close, connections to drop. */
+  readonly cleanups: Array<() => Promise<void> | void>;
+  /** A fresh path in the temp folder. */
+  tempPath(name: string): string;
+  /** A mini-server on a free loopback port, closed after the test. */
+  serve(files: OfferedFiles, options?: Partial<MiniServerOptions>): Promise<MiniServer>;
+  /** Writes `data` to a fresh file and registers it in `files`; returns its path. */
+  offer(files: OfferedFiles, name: string, data: Buffer): Promise<string>;
+}
+
+/** A temp folder for the test file, and cleanups run after each test. */
+export function useSocketFixture(prefix: string): SocketFixture {
+  let dir = "";
+  let counter = 0;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const tempPath = (name: string): string => join(dir, `${++counter}-${name}`);
+  return {
+    get dir() {
+      return dir;
+    },
+    cleanups,
+    tempPath,
+    async serve(files, options = {}) {
+      const server = await startMiniServer({ files, host: "127.0.0.1", port: 0, ...options });
+      cleanups.push(() => server.close());
+      return server;
+    },
+    async offer(files, name, data) {
+      const path = tempPath(name);
+      await writeFile(path, data);
+      files.add({ path, ...(await fingerprintFile(path)) });
+      return path;
+    },
+  };
 }

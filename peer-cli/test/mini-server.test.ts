@@ -1,47 +1,23 @@
 import { createHash, randomBytes, type Hash } from "node:crypto";
-import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile, appendFile } from "node:fs/promises";
+import { mkdir, rename, symlink, unlink, writeFile, appendFile } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeLine, MAX_TRANSFER_HEADER_BYTES, parseTransferHeader, type TransferHeader } from "@p2p/shared";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
-import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
+import { startMiniServer } from "../src/mini-server/server.ts";
 import { SourceConnection } from "../src/mini-server/source-connection.ts";
-import { eventually, openHandlesOn, peerError, sha256 } from "./helpers.ts";
+import { eventually, openHandlesOn, peerError, sha256, useSocketFixture } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 const MiB = 1024 * 1024;
 
-let dir: string;
-let counter = 0;
-const cleanups: Array<() => Promise<void>> = [];
+const fixture = useSocketFixture("p2p-mini-server-");
+const { cleanups, tempPath, serve, offer } = fixture;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "p2p-mini-server-"));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
 
-const tempPath = (name: string): string => join(dir, `${++counter}-${name}`);
 
-async function serve(files: OfferedFiles, options: Partial<MiniServerOptions> = {}): Promise<MiniServer> {
-  const server = await startMiniServer({ files, host: HOST, port: 0, ...options });
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function offer(files: OfferedFiles, name: string, data: Buffer): Promise<string> {
-  const path = tempPath(name);
-  await writeFile(path, data);
-  files.add({ path, ...(await fingerprintFile(path)) });
-  return path;
-}
 
 /** Sends raw bytes and collects everything the server sends until it closes. */
 function rawExchange(port: number, request: string | Buffer): Promise<Buffer> {
@@ -163,8 +139,8 @@ describe("serving registered files", () => {
   it("does not resolve '..' in a requested path", async () => {
     const files = new OfferedFiles();
     const path = await offer(files, "registered.txt", Buffer.from("hello"));
-    await mkdir(join(dir, "x"), { recursive: true });
-    const sneaky = join(dir, "x") + "/../" + path.slice(dir.length + 1);
+    await mkdir(join(fixture.dir, "x"), { recursive: true });
+    const sneaky = join(fixture.dir, "x") + "/../" + path.slice(fixture.dir.length + 1);
 
     const reply = await rawExchange((await serve(files)).port, getLine(sneaky));
 

@@ -1,39 +1,24 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile, appendFile } from "node:fs/promises";
+import { readFile, writeFile, appendFile } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { encodeLine, MAX_RANGE_BYTES, parsePieceMapHeader, parseRangeHeader, parseTransferHeader, pieceSizeFor } from "@p2p/shared";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PartFile } from "../src/download/part-file.ts";
 import { runSwarm, type SourceReport } from "../src/download/swarm.ts";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { PieceMaps } from "../src/mini-server/piece-maps.ts";
-import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
 import { SourceConnection } from "../src/mini-server/source-connection.ts";
-import { eventually, peerError, sha256 } from "./helpers.ts";
+import { eventually, peerError, sha256, useSocketFixture } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 const KiB = 1024;
 const PIECE = 256 * KiB;
 
-let dir: string;
-let counter = 0;
-const cleanups: Array<() => Promise<void> | void> = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "p2p-pieces-"));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const fixture = useSocketFixture("p2p-pieces-");
+const { cleanups, tempPath, serve, offer } = fixture;
 
 const digest = (data: Buffer): Buffer => createHash("sha256").update(data).digest();
-const tempPath = (name: string): string => join(dir, `${++counter}-${name}`);
 
 function expectedHashes(data: Buffer): Buffer[] {
   const pieceSize = pieceSizeFor(data.length);
@@ -42,18 +27,7 @@ function expectedHashes(data: Buffer): Buffer[] {
   return hashes;
 }
 
-async function serve(files: OfferedFiles, options: Partial<MiniServerOptions> = {}): Promise<MiniServer> {
-  const server = await startMiniServer({ files, host: HOST, port: 0, ...options });
-  cleanups.push(() => server.close());
-  return server;
-}
 
-async function offer(files: OfferedFiles, name: string, data: Buffer): Promise<string> {
-  const path = tempPath(name);
-  await writeFile(path, data);
-  files.add({ path, ...(await fingerprintFile(path)) });
-  return path;
-}
 
 async function connect(port: number, options: { idleTimeoutMs?: number; signal?: AbortSignal } = {}): Promise<SourceConnection> {
   const connection = await SourceConnection.open({ host: HOST, port, owner: "Pesho", ...options });

@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
 import { pieceSizeFor } from "@p2p/shared";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { OrderedHasher } from "../src/download/ordered-hasher.ts";
 import { PartFile } from "../src/download/part-file.ts";
 import { runSwarm, type SourceReport, type SwarmOptions, type SwarmResult, type SwarmSource } from "../src/download/swarm.ts";
@@ -11,6 +9,7 @@ import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
 import { SourceConnection, type PieceMap } from "../src/mini-server/source-connection.ts";
+import { useSocketFixture } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 const MiB = 1024 * 1024;
@@ -19,21 +18,9 @@ const SIZE = 8 * MiB - 1000;
 /** Per source: 32 pieces take about a second from one source, a third of that from three. */
 const RATE = 8 * MiB;
 
-let dir: string;
-let counter = 0;
-const cleanups: Array<() => Promise<void> | void> = [];
+const fixture = useSocketFixture("p2p-swarm-");
+const { cleanups, tempPath } = fixture;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "p2p-swarm-"));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const tempPath = (name: string): string => join(dir, `${++counter}-${name}`);
 
 interface Swarm {
   data: Buffer;
