@@ -108,11 +108,12 @@ export class TrackerStore {
       const index = this.files.get(user)!;
       for (const file of files) index.set(file.path, { size: file.size, sha256: file.sha256 });
       this.filesChanged();
-      const batch = JSON.stringify(files);
+      // Rows as [path, size, sha256] arrays: a smaller parameter, cheaper to take apart.
+      const batch = JSON.stringify(files.map((f) => [f.path, f.size, f.sha256]));
       this.write(() =>
         this.sql.exec(
           `INSERT INTO files (user, path, size, sha256)
-           SELECT ?, j.value->>'path', j.value->>'size', j.value->>'sha256' FROM json_each(?) j WHERE true
+           SELECT ?, j.value->>0, j.value->>1, j.value->>2 FROM json_each(?) j WHERE true
            ON CONFLICT (user, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256`,
           user,
           batch,
