@@ -87,3 +87,13 @@ export async function workerdPid(wranglerPid: number): Promise<number | undefine
   }
   return undefined;
 }
+
+/** Runs both measurements, alternating which goes first by run, so neither always meets the warmer cache. */
+export async function inTurn<A, B>(run: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  if (run % 2 === 0) {
+    const first = await a();
+    return [first, await b()];
+  }
+  const second = await b();
+  return [await a(), second];
+}

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pieceCountFor, pieceSizeFor } from "@p2p/shared";
 import { makeTempDir, startPeer, startTracker, type PeerProcess, type Tracker } from "../../scripts/processes.ts";
 import { download, makeRandomFile, MiB, miniServerPort, removeCopy, runOk, waitForListing, warmPieceMap } from "../lib/peers.ts";
-import { fmt, median, table, type SuiteOptions, type SuiteResult } from "../lib/report.ts";
+import { fmt, inTurn, median, table, type SuiteOptions, type SuiteResult } from "../lib/report.ts";
 
 const HOLDERS = ["Holder1", "Holder2", "Holder3"];
 /** Each holder's upload cap (P2P_TEST_THROTTLE_BPS). */
@@ -65,15 +65,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     const multis: { seconds: number; pieces: Record<string, number>; dropped: string[] }[] = [];
     const speedUps: number[] = [];
     for (let i = 0; i < runs; i++) {
-      let s: number;
-      let m: { seconds: number; pieces: Record<string, number>; dropped: string[] };
-      if (i % 2 === 0) {
-        s = await single(`run ${i + 1}`);
-        m = await multi(`run ${i + 1}`);
-      } else {
-        m = await multi(`run ${i + 1}`);
-        s = await single(`run ${i + 1}`);
-      }
+      const [s, m] = await inTurn(i, () => single(`run ${i + 1}`), () => multi(`run ${i + 1}`));
       singles.push(s);
       multis.push(m);
       speedUps.push(s / m.seconds);

@@ -8,7 +8,7 @@ import { open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort, makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../scripts/processes.ts";
 import { download, makeRandomFile, MiB, removeCopy, runOk, waitForListing } from "../lib/peers.ts";
-import { fmt, median, memoryOf, table, type SuiteOptions, type SuiteResult } from "../lib/report.ts";
+import { fmt, inTurn, median, memoryOf, table, type SuiteOptions, type SuiteResult } from "../lib/report.ts";
 
 /** The raw baseline's server: streams the file to every connection, as plainly as Node allows. */
 const RAW_SERVER = `
@@ -169,16 +169,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     const ratios: number[] = [];
     const socatRatios: number[] = [];
     for (let i = 0; i < runs; i++) {
-      // Alternate which goes first, so neither always meets a warmer or colder page cache.
-      let p: number;
-      let r: RawRun;
-      if (i % 2 === 0) {
-        r = await raw(`run ${i + 1}`);
-        p = await p2p(`run ${i + 1}`);
-      } else {
-        p = await p2p(`run ${i + 1}`);
-        r = await raw(`run ${i + 1}`);
-      }
+      const [r, p] = await inTurn(i, () => raw(`run ${i + 1}`), () => p2p(`run ${i + 1}`));
       p2pRuns.push(p);
       rawRuns.push(r);
       // Throughput ratio p2p/raw = raw seconds / p2p seconds.
