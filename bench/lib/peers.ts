@@ -7,7 +7,7 @@ import { randomFillSync } from "node:crypto";
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { DownloadOutcome } from "../../peer-cli/src/control/protocol.ts";
-import { SourceConnection } from "../../peer-cli/src/mini-server/source-connection.ts";
+import { SourceConnection } from "../../peer-cli/src/download/source-connection.ts";
 import { waitFor, type PeerProcess } from "../../scripts/processes.ts";
 
 export const MiB = 1024 * 1024;

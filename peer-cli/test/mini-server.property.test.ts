@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { startMiniServer, type MiniServer } from "../src/mini-server/server.ts";
-import { SourceConnection } from "../src/mini-server/source-connection.ts";
+import { SourceConnection } from "../src/download/source-connection.ts";
 
 let dir: string;
 let server: MiniServer;

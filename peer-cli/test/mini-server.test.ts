@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { startMiniServer } from "../src/mini-server/server.ts";
-import { SourceConnection } from "../src/mini-server/source-connection.ts";
+import { SourceConnection } from "../src/download/source-connection.ts";
 import { eventually, openHandlesOn, peerError, sha256, useSocketFixture } from "./helpers.ts";
 
 const HOST = "127.0.0.1";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pieceSizeFor } from "@p2p/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PartFile, partPathOf, readPartState, statePathOf } from "../src/download/part-file.ts";
-import type { PieceMap } from "../src/mini-server/source-connection.ts";
+import type { PieceMap } from "../src/download/source-connection.ts";
 
 let dir: string;
 let counter = 0;

@@ -8,7 +8,7 @@ import { runSwarm, type SourceReport } from "../src/download/swarm.ts";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { PieceMaps } from "../src/mini-server/piece-maps.ts";
-import { SourceConnection } from "../src/mini-server/source-connection.ts";
+import { SourceConnection } from "../src/download/source-connection.ts";
 import { eventually, peerError, sha256, useSocketFixture } from "./helpers.ts";
 
 const HOST = "127.0.0.1";

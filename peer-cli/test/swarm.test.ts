@@ -8,7 +8,7 @@ import { runSwarm, type SourceReport, type SwarmOptions, type SwarmResult, type 
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
-import { SourceConnection, type PieceMap } from "../src/mini-server/source-connection.ts";
+import { SourceConnection, type PieceMap } from "../src/download/source-connection.ts";
 import { useSocketFixture } from "./helpers.ts";
 
 const HOST = "127.0.0.1";

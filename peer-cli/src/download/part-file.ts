@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { writeFileAtomic } from "../files/atomic-write.ts";
-import type { PieceMap } from "../mini-server/source-connection.ts";
+import type { PieceMap } from "./source-connection.ts";
 
 const STATE_VERSION = 1;
 

@@ -9,7 +9,7 @@
  */
 import { hash } from "node:crypto";
 import { errorMessage } from "../errors.ts";
-import type { PieceMap, SourceConnection } from "../mini-server/source-connection.ts";
+import type { PieceMap, SourceConnection } from "./source-connection.ts";
 import type { PartFile } from "./part-file.ts";
 
 export interface SwarmSource {

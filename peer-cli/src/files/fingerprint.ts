@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { PeerError } from "../errors.ts";
+import { errnoCode } from "./errno.ts";
 
 export interface FileFingerprint {
   size: number;
@@ -73,9 +74,4 @@ async function openForReading(path: string): Promise<FileHandle> {
     if (code === "EISDIR") throw new PeerError("not-a-file", `not a regular file: ${path}`);
     throw new PeerError("unreadable", `cannot open ${path}: ${code}`);
   }
-}
-
-export function errnoCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
 }

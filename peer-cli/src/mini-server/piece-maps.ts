@@ -5,7 +5,8 @@
 import { createHash, type Hash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { PIECE_HASH_BYTES, pieceCountFor, pieceSizeFor } from "@p2p/shared";
-import { errnoCode, OPEN_READ_FLAGS, sameFile, type FileFingerprint } from "../files/fingerprint.ts";
+import { OPEN_READ_FLAGS, sameFile, type FileFingerprint } from "../files/fingerprint.ts";
+import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 
 /** Why a piece map could not be made; `status` is the transfer status to answer with. */

@@ -18,7 +18,8 @@ import {
   type TransferRequest,
 } from "@p2p/shared";
 import { errorMessage } from "../errors.ts";
-import { errnoCode, OPEN_READ_FLAGS, sameFile } from "../files/fingerprint.ts";
+import { OPEN_READ_FLAGS, sameFile } from "../files/fingerprint.ts";
+import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { PieceMapFailure, PieceMaps } from "./piece-maps.ts";
 import { throttle } from "./throttle.ts";

@@ -27,7 +27,7 @@ import { fingerprintFile, sameFile } from "../files/fingerprint.ts";
 import { OfferedFiles, type OfferedFile } from "../files/offered-files.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
 import { TrackerClient } from "../tracker/tracker-client.ts";
-import { downloadFile } from "./download.ts";
+import { downloadFile } from "../download/download-file.ts";
 import { FileIndex } from "./file-index.ts";
 import { ensureHome, type Home } from "./home.ts";
 import { loadState, StateWriter } from "./saved-state.ts";

@@ -14,7 +14,7 @@ import {
   type TransferRequest,
 } from "@p2p/shared";
 import { errorMessage, EXIT, PeerError } from "../errors.ts";
-import { errnoCode } from "../files/fingerprint.ts";
+import { errnoCode } from "../files/errno.ts";
 
 export interface PieceMap {
   size: number;

@@ -10,13 +10,13 @@ import { dirname } from "node:path";
 import type { UserAddress } from "@p2p/shared";
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
-import { SourceConnection, type PieceMap } from "../mini-server/source-connection.ts";
-import { chooseMap, type Candidate } from "../download/choose-map.ts";
-import { OrderedHasher } from "../download/ordered-hasher.ts";
-import { PartFile, partPathOf, readPartState } from "../download/part-file.ts";
-import { runSwarm, type SourceReport, type SwarmSource } from "../download/swarm.ts";
-import type { FileIndex } from "./file-index.ts";
-import type { UserMap } from "./user-map.ts";
+import { SourceConnection, type PieceMap } from "./source-connection.ts";
+import { chooseMap, type Candidate } from "./choose-map.ts";
+import { OrderedHasher } from "./ordered-hasher.ts";
+import { PartFile, partPathOf, readPartState } from "./part-file.ts";
+import { runSwarm, type SourceReport, type SwarmSource } from "./swarm.ts";
+import type { FileIndex } from "../peer/file-index.ts";
+import type { UserMap } from "../peer/user-map.ts";
 
 export interface DownloadRequest {
   user: string;
