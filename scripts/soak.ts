@@ -11,7 +11,8 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { resolveHome } from "../peer-cli/src/peer/home.ts";
-import { Peer } from "../peer-cli/src/peer/peer.ts";
+import { inProcessTransport } from "../peer-cli/src/cli/transport.ts";
+import { startPeer, type RunningPeer } from "../peer-cli/src/peer/start-peer.ts";
 import { makeTempDir, startTracker, waitFor } from "./processes.ts";
 
 const { values } = parseArgs({ options: { peers: { type: "string", default: "200" }, seconds: { type: "string", default: "60" } } });
@@ -33,7 +34,7 @@ for (let i = 0; i < 20; i++) {
 interface Slot {
   index: number;
   name: string;
-  peer: Peer | null;
+  peer: RunningPeer | null;
   busy: boolean;
 }
 const slots: Slot[] = Array.from({ length: PEERS, }, (_, index) => ({ index, name: `soak${index}`, peer: null, busy: false }));
@@ -43,7 +44,7 @@ const errorKinds = new Map<string, number>();
 
 async function startSlot(slot: Slot): Promise<void> {
   const home = resolveHome(join(dir, slot.name));
-  slot.peer = await Peer.start({ home, tracker: tracker.url, port: 0, bind: "127.0.0.1", user: slot.name, refreshSeconds: 2, log: () => {}, fresh: true });
+  slot.peer = await startPeer({ home, tracker: tracker.url, port: 0, bind: "127.0.0.1", user: slot.name, refreshSeconds: 2, log: () => {}, fresh: true });
   stats.starts++;
 }
 
@@ -57,7 +58,7 @@ async function registerSome(slot: Slot): Promise<void> {
     await writeFile(path, content.data);
     paths.push(path);
   }
-  await peer.register(slot.name, paths);
+  await inProcessTransport(peer.peer)({ cmd: "register", user: slot.name, paths });
   stats.registers++;
 }
 
@@ -70,7 +71,7 @@ async function downloadOne(slot: Slot): Promise<void> {
   const save = join(dir, slot.name, "downloads", `${stats.downloads}-${target.user}.bin`);
   stats.downloads++;
   try {
-    const outcome = await peer.download({ id: 0, cmd: "download", user: target.user, path: target.path, save, force: true, singleSource: false }, () => {});
+    const outcome = await inProcessTransport(peer.peer)({ cmd: "download", user: target.user, path: target.path, save, force: true, singleSource: false });
     const sha = createHash("sha256").update(await readFile(save)).digest("hex");
     if (sha !== target.sha256 || outcome.sha256 !== target.sha256) problems.push(`download ${save} does not verify`);
     else stats.verified++;
@@ -89,9 +90,9 @@ async function act(slot: Slot): Promise<void> {
     if (roll < 0.3) await registerSome(slot);
     else if (roll < 0.7) await downloadOne(slot);
     else if (roll < 0.8) {
-      const offered = slot.peer.files.list();
+      const offered = slot.peer.peer.offered();
       if (offered.length > 0) {
-        await slot.peer.unregister(slot.name, [offered[0]!.path]);
+        await inProcessTransport(slot.peer.peer)({ cmd: "unregister", user: slot.name, paths: [offered[0]!.path] });
         stats.unregisters++;
       }
     } else if (roll < 0.9) {
@@ -126,8 +127,8 @@ while (Date.now() < deadline) {
 await waitFor("activity to settle", () => slots.every((s) => !s.busy), 60_000);
 
 // The tracker's view must be exactly the live peers and what they offer.
-const expectedUsers = slots.filter((s) => s.peer?.name).map((s) => s.name).sort();
-const expectedFiles = slots.flatMap((s) => (s.peer?.name ? s.peer.files.list().map((f) => `${s.name} : ${f.path}`) : [])).sort();
+const expectedUsers = slots.filter((s) => s.peer?.peer.name).map((s) => s.name).sort();
+const expectedFiles = slots.flatMap((s) => (s.peer?.peer.name ? s.peer.peer.offered().map((f) => `${s.name} : ${f.path}`) : [])).sort();
 let users: string[] = [];
 let files: string[] = [];
 try {

@@ -1,4 +1,5 @@
 /** Errors a user sees, each with a code for scripts and an exit status for shells. */
+import { ERROR_CODES, TRANSFER_STATUSES, type ErrorCode, type TransferStatus } from "@p2p/shared";
 
 export const EXIT = {
   ok: 0,
@@ -16,10 +17,62 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+const EXIT_CODES: readonly number[] = Object.values(EXIT);
+
+export function isExitCode(value: unknown): value is ExitCode {
+  return typeof value === "number" && EXIT_CODES.includes(value);
+}
+
+/** Codes the peer itself raises, beside the tracker's and the mini-server's. */
+export const PEER_ERROR_CODES = [
+  // the peer process and its home
+  "usage",
+  "already-running",
+  "unsafe-home",
+  "port-unavailable",
+  "no-peer",
+  "control-failed",
+  "peer-gone",
+  "bad-reply",
+  // files offered
+  "missing",
+  "not-a-file",
+  "unreadable",
+  "bad-files",
+  "not-offered",
+  // the tracker connection
+  "bad-tracker-url",
+  "tracker-unreachable",
+  "tracker-timeout",
+  // downloads
+  "aborted",
+  "exists",
+  "locked",
+  "no-space",
+  "unwritable",
+  "no-source",
+  "corrupt",
+  "unreachable",
+  "stalled",
+  "truncated",
+] as const;
+
+/**
+ * Every code a PeerError can carry: the peer's own, the tracker's refusals
+ * (passed on as they are) and a mini-server's transfer statuses.
+ */
+export type PeerErrorCode = (typeof PEER_ERROR_CODES)[number] | ErrorCode | Exclude<TransferStatus, "ok">;
+
+const ALL_CODES: ReadonlySet<string> = new Set<string>([...PEER_ERROR_CODES, ...ERROR_CODES, ...TRANSFER_STATUSES]);
+
+export function isPeerErrorCode(value: unknown): value is PeerErrorCode {
+  return typeof value === "string" && value !== "ok" && ALL_CODES.has(value);
+}
+
 export class PeerError extends Error {
-  readonly code: string;
+  readonly code: PeerErrorCode;
   readonly exitCode: ExitCode;
-  constructor(code: string, message: string, exitCode: ExitCode = EXIT.failed) {
+  constructor(code: PeerErrorCode, message: string, exitCode: ExitCode = EXIT.failed) {
     super(message);
     this.name = "PeerError";
     this.code = code;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { chooseMap, type Candidate } from "../src/download/choose-map.ts";
-import type { PieceMap } from "../src/download/source-connection.ts";
+import type { PieceMap } from "../src/download/piece-map.ts";
 
 const PIECE = 256 * 1024;
 const SIZE = 3 * PIECE + 10;

@@ -35,7 +35,8 @@ describe("fingerprintFile", () => {
     await writeFile(path, data);
     const fp = await fingerprintFile(path);
     const st = await stat(path);
-    expect(fp).toEqual({ size: data.length, sha256: sha256(data), dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs });
+    expect(fp).toMatchObject({ size: data.length, sha256: sha256(data), dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+    expect(fp.hashedAt).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it("fingerprints an empty file", async () => {
@@ -64,13 +65,25 @@ describe("fingerprintFile", () => {
     await expectPeerError(fingerprintFile(path), "not-a-file", path);
   });
 
-  // root reads anything, so permissions cannot be tested as root.
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  it.skipIf(isRoot || process.platform === "win32")("rejects an unreadable file", async () => {
+  it.skipIf(process.platform === "win32")("rejects an unreadable file", async () => {
     const path = join(dir, "secret");
     await writeFile(path, "x");
     await chmod(path, 0o000);
-    await expectPeerError(fingerprintFile(path), "unreadable", path);
+    if (process.getuid?.() !== 0) {
+      await expectPeerError(fingerprintFile(path), "unreadable", path);
+      return;
+    }
+    // root reads anything, so the same call runs as an unprivileged user (nobody).
+    await chmod(dir, 0o755);
+    const module = new URL("../src/files/fingerprint.ts", import.meta.url).href;
+    const script = `
+      process.setgid(65534); process.setuid(65534);
+      const { fingerprintFile } = await import(${JSON.stringify(module)});
+      try { await fingerprintFile(${JSON.stringify(path)}); console.log("{}"); }
+      catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }`;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout)).toEqual({ code: "unreadable", message: `permission denied: ${path}` });
   });
 });
 
@@ -95,7 +108,7 @@ describe("sameFile", () => {
 describe("OfferedFiles", () => {
   it("keeps one entry per path, listed in path order", () => {
     const files = new OfferedFiles();
-    const entry = (path: string, size: number) => ({ path, size, sha256: "0".repeat(64), dev: 1, ino: size, mtimeMs: 0 });
+    const entry = (path: string, size: number) => ({ path, size, sha256: "0".repeat(64), dev: 1, ino: size, mtimeMs: 0, ctimeMs: 0, hashedAt: 0 });
     files.add(entry("/b", 1));
     files.add(entry("/a", 2));
     files.add(entry("/b", 3));

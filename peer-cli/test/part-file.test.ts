@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pieceSizeFor } from "@p2p/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PartFile, partPathOf, readPartState, statePathOf } from "../src/download/part-file.ts";
-import type { PieceMap } from "../src/download/source-connection.ts";
+import type { PieceMap } from "../src/download/piece-map.ts";
 
 let dir: string;
 let counter = 0;
@@ -130,7 +130,7 @@ describe("PartFile", () => {
     const { part } = await PartFile.open(save, map, noop);
     for (const i of [5, 1, 0, 4, 3, 2]) await part.writePiece(i, piece(i));
 
-    await part.complete();
+    await part.complete(map.sha256, false);
 
     expect((await readFile(save)).equals(data)).toBe(true);
     expect(existsSync(partPathOf(save))).toBe(false);
@@ -156,7 +156,7 @@ describe("PartFile", () => {
     const save = savePath("empty.bin");
     const { part, have } = await PartFile.open(save, map, noop);
     expect(have).toEqual([]);
-    await part.complete();
+    await part.complete(map.sha256, false);
     expect((await readFile(save)).length).toBe(0);
   });
 });

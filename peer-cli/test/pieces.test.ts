@@ -595,7 +595,7 @@ describe("the downloader's hash check", () => {
     expect(dropped[0]!.dropped).toMatch(/^piece \d+ failed its hash check$/);
     expect(result.sources.find((s) => s.user === "honest")).toEqual({ user: "honest", pieces: map.hashes.length, bytes: data.length });
     expect(result.refetched).toBeGreaterThan(0);
-    await part.complete();
+    await part.complete(map.sha256, false);
     expect((await readFile(save)).equals(data)).toBe(true);
   });
 });

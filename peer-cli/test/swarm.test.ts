@@ -8,7 +8,8 @@ import { runSwarm, type SourceReport, type SwarmOptions, type SwarmResult, type 
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
-import { SourceConnection, type PieceMap } from "../src/download/source-connection.ts";
+import type { PieceMap } from "../src/download/piece-map.ts";
+import { SourceConnection } from "../src/download/source-connection.ts";
 import { useSocketFixture } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
@@ -70,7 +71,7 @@ async function download(
   const { part, have } = await PartFile.open(swarm.save, swarm.map, (i, data) => hasher.add(i, data));
   const pieces: number[] = [];
   const drops: SourceReport[] = [];
-  const options: SwarmOptions = {
+  const options: SwarmOptions & { sources: readonly SwarmSource[] } = {
     sources: swarm.sources,
     map: swarm.map,
     part,
@@ -91,7 +92,7 @@ async function download(
 async function expectComplete(swarm: Swarm, run: Run): Promise<void> {
   expect(run.result.complete).toBe(true);
   expect(await run.hasher.digest((i) => run.part.readPiece(i))).toBe(swarm.map.sha256);
-  await run.part.complete();
+  await run.part.complete(swarm.map.sha256, false);
   expect((await readFile(swarm.save)).equals(swarm.data)).toBe(true);
 }
 

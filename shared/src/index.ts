@@ -6,3 +6,5 @@ export * from "./replies.ts";
 export * from "./validate.ts";
 export * from "./users-file.ts";
 export * from "./transfer.ts";
+export * from "./json.ts";
+export * from "./printable.ts";

@@ -9,7 +9,9 @@
  *   After pieces and range the connection stays open for the next request, so
  *   a client may pipeline several. Any non-ok header ends the connection.
  */
-import { checkPath, expectObject, ProtocolFailure } from "./validate.ts";
+import { parseJsonObject } from "./json.ts";
+import { printable } from "./printable.ts";
+import { checkPath, ProtocolFailure, type JsonObject } from "./validate.ts";
 
 export const TRANSFER_PROTOCOL_VERSION = 1;
 
@@ -89,6 +91,10 @@ export const TRANSFER_STATUSES = [
 
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 
+function isFailureStatus(value: unknown): value is Exclude<TransferStatus, "ok"> {
+  return typeof value === "string" && value !== "ok" && (TRANSFER_STATUSES as readonly string[]).includes(value);
+}
+
 export type TransferHeader =
   | { status: "ok"; size: number; sha256: string }
   | { status: Exclude<TransferStatus, "ok">; message: string };
@@ -97,18 +103,8 @@ export function encodeLine(value: object): string {
   return `${JSON.stringify(value)}\n`;
 }
 
-function parseJsonLine(line: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new ProtocolFailure("bad-json", `${what} is not JSON`);
-  }
-  return expectObject(value, what);
-}
-
 export function parseTransferRequest(line: string): TransferRequest {
-  const obj = parseJsonLine(line, "the request");
+  const obj = parseJsonObject(line, "the request");
   if (obj.v !== TRANSFER_PROTOCOL_VERSION) {
     throw new ProtocolFailure("bad-message", `unsupported protocol version ${JSON.stringify(obj.v)}; this peer speaks ${TRANSFER_PROTOCOL_VERSION}`);
   }
@@ -129,9 +125,9 @@ const isCount = (value: unknown): value is number => typeof value === "number" &
 
 /** An ok `pieces` header, checked against the piece rules both sides share. */
 export function parsePieceMapHeader(line: string): PieceMapHeader | Exclude<TransferHeader, { status: "ok" }> {
-  const header = parseTransferHeader(line);
+  const obj = parseJsonObject(line, "the peer's reply");
+  const header = readTransferHeader(obj);
   if (header.status !== "ok") return header;
-  const obj = JSON.parse(line) as Record<string, unknown>;
   const { pieceSize, count } = obj;
   if (pieceSize !== pieceSizeFor(header.size) || !isCount(count) || count !== pieceCountFor(header.size, pieceSize)) {
     throw new ProtocolFailure("bad-message", "the peer's piece map does not follow the piece rules");
@@ -141,9 +137,9 @@ export function parsePieceMapHeader(line: string): PieceMapHeader | Exclude<Tran
 
 /** An ok `range` header, checked against the range that was asked for. */
 export function parseRangeHeader(line: string, offset: number, length: number): RangeHeader | Exclude<TransferHeader, { status: "ok" }> {
-  const header = parseTransferHeader(line);
+  const obj = parseJsonObject(line, "the peer's reply");
+  const header = readTransferHeader(obj);
   if (header.status !== "ok") return header;
-  const obj = JSON.parse(line) as Record<string, unknown>;
   if (obj.offset !== offset || obj.length !== length) {
     throw new ProtocolFailure("bad-message", `the peer answered a different range than ${offset}+${length}`);
   }
@@ -153,7 +149,10 @@ export function parseRangeHeader(line: string, offset: number, length: number): 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 export function parseTransferHeader(line: string): TransferHeader {
-  const obj = parseJsonLine(line, "the peer's reply");
+  return readTransferHeader(parseJsonObject(line, "the peer's reply"));
+}
+
+function readTransferHeader(obj: JsonObject): TransferHeader {
   const status = obj.status;
   if (status === "ok") {
     const { size, sha256 } = obj;
@@ -165,9 +164,10 @@ export function parseTransferHeader(line: string): TransferHeader {
     }
     return { status, size, sha256 };
   }
-  if (typeof status === "string" && (TRANSFER_STATUSES as readonly string[]).includes(status)) {
-    const message = typeof obj.message === "string" ? obj.message.slice(0, 1000) : status;
-    return { status: status as Exclude<TransferStatus, "ok">, message };
+  if (isFailureStatus(status)) {
+    // Another peer's words, shown to this peer's user: bounded and terminal-safe.
+    const message = typeof obj.message === "string" ? printable(obj.message.slice(0, 1000)) : status;
+    return { status, message };
   }
   throw new ProtocolFailure("bad-message", "the peer's reply has an unknown status");
 }

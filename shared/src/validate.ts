@@ -119,10 +119,14 @@ export function checkFileEntry(value: unknown): FileEntry {
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
     return fail("invalid-file", `size of ${JSON.stringify(path)} must be a non-negative integer, got ${JSON.stringify(size)}`);
   }
-  if (typeof sha256 !== "string" || !SHA256_PATTERN.test(sha256)) {
-    return fail("invalid-file", `sha256 of ${JSON.stringify(path)} must be 64 lowercase hex digits`);
-  }
+  if (!isSha256(sha256)) return fail("invalid-file", `sha256 of ${JSON.stringify(path)} must be 64 lowercase hex digits`);
   return { path, size, sha256 };
+}
+
+const isSha256 = (value: unknown): value is string => typeof value === "string" && SHA256_PATTERN.test(value);
+
+export function checkSha256(value: unknown): string {
+  return isSha256(value) ? value : fail("invalid-file", "a SHA-256 must be 64 lowercase hex digits");
 }
 
 export function checkFileCount(count: number, min = 1): void {

@@ -1,40 +1,53 @@
 /** `p2p-peer`: the root command and its exit-code discipline. */
-import { defineCommand, runCommand, showUsage } from "citty";
+import { defineCommand, runCommand, runMain, showUsage } from "citty";
 import { EXIT } from "../errors.ts";
+import { shapeOf } from "./command-shape.ts";
 import start from "./commands/start.ts";
-import { oneShotCommands } from "./one-shot-commands.ts";
+import { shellEnv } from "./env.ts";
+import { isOneShot, oneShotCommands } from "./one-shot-commands.ts";
+import { checkOptions } from "./options.ts";
 import { exitCodeOf, reportError } from "./report-error.ts";
+
+const VERSION = "0.1.0";
+
+const shellCommands = oneShotCommands(shellEnv);
 
 export const main = defineCommand({
   meta: {
     name: "p2p-peer",
-    version: "0.1.0",
+    version: VERSION,
     description: `Peer-to-peer file exchange. Start a peer, then run commands against it.
 
 Exit codes: 0 ok · 1 refused or failed · 2 usage · 3 no peer running · 4 tracker unreachable · 5 download failed`,
   },
-  subCommands: { start, ...oneShotCommands },
+  subCommands: { start, ...shellCommands },
 });
 
+function subCommand(name: string | undefined): { meta?: unknown; args?: unknown } | undefined {
+  if (name === "start") return start;
+  return name !== undefined && isOneShot(shellCommands, name) ? shellCommands[name] : undefined;
+}
+
 export async function runCli(argv: string[]): Promise<void> {
-  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
-    const sub = argv.find((a) => !a.startsWith("-"));
-    const command = sub && sub in main.subCommands! ? (main.subCommands as Record<string, never>)[sub] : undefined;
-    await showUsage(command ?? main, command ? main : undefined);
-    process.exit(argv.length === 0 ? EXIT.usage : EXIT.ok);
+  const [name, ...rest] = argv;
+  if (argv.length === 0) {
+    await showUsage(main);
+    process.exit(EXIT.usage);
   }
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-    process.stdout.write("0.1.0\n");
+  const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+  if (options.includes("--help") || options.includes("-h") || (argv.length === 1 && (name === "--version" || name === "-v"))) {
+    // citty finds the subcommand and prints its usage (or the version).
+    await runMain(main, { rawArgs: argv });
     return;
   }
+  const command = subCommand(name);
   try {
+    const shape = command && shapeOf(command);
+    if (shape) checkOptions(shape, rest);
     await runCommand(main, { rawArgs: argv });
   } catch (error) {
-    reportError(error);
-    if (exitCodeOf(error) === EXIT.usage) {
-      const known = argv[0] !== undefined && argv[0] in main.subCommands!;
-      process.stderr.write(`see: p2p-peer ${known ? `${argv[0]} ` : ""}--help\n`);
-    }
+    reportError(shellEnv.output, error);
+    if (exitCodeOf(error) === EXIT.usage) process.stderr.write(`see: p2p-peer ${command ? `${name} ` : ""}--help\n`);
     process.exitCode = exitCodeOf(error);
   }
 }

@@ -1,7 +1,11 @@
-/** What commands print: plain lines for people, JSON for scripts. */
-import { formatUserLine, type FileListing } from "@p2p/shared";
+/**
+ * What commands print: plain lines for people, JSON for scripts. Anything
+ * that came from someone else (paths, names, reasons) is printed through
+ * `printable`, so it cannot forge lines or drive the terminal; JSON is exact.
+ */
+import { formatUserLine, printable, type FileListing } from "@p2p/shared";
 import type { DownloadOutcome, RegisterOutcome, UnregisterOutcome, UsersOutcome } from "../control/protocol.ts";
-import { formatBytes } from "./progress-bar.ts";
+import { formatBytes } from "../format-bytes.ts";
 
 export interface Output {
   out: (line: string) => void;
@@ -16,32 +20,37 @@ export const consoleOutput: Output = {
 export const printJson = (output: Output, value: unknown) => output.out(JSON.stringify(value, null, 2));
 
 export function printFiles(output: Output, files: readonly FileListing[]): void {
-  for (const file of files) output.out(`${file.user} : ${file.path}`);
+  for (const file of files) output.out(`${printable(file.user)} : ${printable(file.path)}`);
 }
 
 export function printUsers(output: Output, outcome: UsersOutcome): void {
-  for (const user of outcome.users) output.out(formatUserLine(user));
+  for (const user of outcome.users) output.out(printable(formatUserLine(user)));
   if (outcome.users.length === 0) {
     output.err(outcome.refreshedAt ? "no users online" : "the user map has not been refreshed yet");
   }
 }
 
 export function printRegistered(output: Output, outcome: RegisterOutcome): void {
-  for (const file of outcome.files) output.out(`registered ${outcome.user} : ${file.path} (${formatBytes(file.size)})`);
+  for (const file of outcome.files) output.out(`registered ${outcome.user} : ${printable(file.path)} (${formatBytes(file.size)})`);
   output.err(`${outcome.added} added, ${outcome.updated} updated; ${outcome.user} offers ${outcome.total} files`);
 }
 
 export function printUnregistered(output: Output, outcome: UnregisterOutcome): void {
-  for (const path of outcome.removed) output.out(`unregistered ${outcome.user} : ${path}`);
-  for (const path of outcome.unknown) output.err(`not registered by ${outcome.user}: ${path}`);
+  for (const path of outcome.removed) output.out(`unregistered ${outcome.user} : ${printable(path)}`);
 }
 
 export function printDownloaded(output: Output, outcome: DownloadOutcome): void {
   const rate = outcome.seconds > 0 ? `, ${formatBytes(outcome.transferred / outcome.seconds)}/s` : "";
   const used = outcome.sources.filter((s) => s.pieces > 0).map((s) => s.user);
   const resumed = outcome.resumed > 0 ? `, ${formatBytes(outcome.resumed)} resumed` : "";
-  output.out(`saved ${outcome.saved} (${formatBytes(outcome.size)} from ${used.join(", ") || outcome.user} in ${outcome.seconds.toFixed(1)} s${rate}${resumed})`);
-  if (outcome.registeredAs) output.out(`registered ${outcome.registeredAs} : ${outcome.saved}`);
-  else if (outcome.registerError) output.err(`warning: saved, but not registered: ${outcome.registerError}`);
+  const saved = printable(outcome.saved);
+  output.out(`saved ${saved} (${formatBytes(outcome.size)} from ${used.join(", ") || outcome.user} in ${outcome.seconds.toFixed(1)} s${rate}${resumed})`);
+  if (outcome.registeredAs) output.out(`registered ${outcome.registeredAs} : ${saved}`);
+  else if (outcome.registerError) output.err(`warning: saved, but not registered: ${printable(outcome.registerError)}`);
   else output.err("note: saved, but not registered: this peer has no name yet (register a file first)");
+}
+
+/** One error, each of its lines made terminal-safe. */
+export function printError(output: Output, message: string): void {
+  output.err(`error: ${message.split("\n").map(printable).join("\n")}`);
 }

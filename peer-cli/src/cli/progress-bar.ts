@@ -1,5 +1,5 @@
 /** A one-line download progress bar for terminals; silent anywhere else. */
-import type { WriteStream } from "node:tty";
+import { formatBytes } from "../format-bytes.ts";
 import type { Output } from "./output.ts";
 
 export interface Progress {
@@ -11,9 +11,14 @@ export interface Progress {
 
 const WIDTH = 28;
 
+/** No bar: notes go to stderr as plain lines (when piped, or with --json). */
+export function silentProgress(output: Output): Progress {
+  return { update() {}, note: (line) => output.err(line), done() {} };
+}
+
 export function progressBar(stream: NodeJS.WriteStream, label: string, output: Output): Progress {
-  if (!stream.isTTY) return { update() {}, note: (line) => output.err(line), done() {} };
-  const tty = stream as WriteStream;
+  if (!stream.isTTY) return silentProgress(output);
+  const tty = stream;
   const started = performance.now();
   let drawn = false;
   return {
@@ -41,15 +46,4 @@ export function progressBar(stream: NodeJS.WriteStream, label: string, output: O
       if (drawn) tty.write("\n");
     },
   };
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }

@@ -1,5 +1,6 @@
 /** Turns any failure into a message and an exit code that mean something. */
 import { EXIT, PeerError, errorMessage, type ExitCode } from "../errors.ts";
+import { printError, type Output } from "./output.ts";
 
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof PeerError) return error.exitCode;
@@ -7,8 +8,7 @@ export function exitCodeOf(error: unknown): ExitCode {
   return EXIT.failed;
 }
 
-export function reportError(error: unknown): ExitCode {
-  const code = exitCodeOf(error);
-  process.stderr.write(`error: ${errorMessage(error)}\n`);
-  return code;
+export function reportError(output: Output, error: unknown): ExitCode {
+  printError(output, errorMessage(error));
+  return exitCodeOf(error);
 }

@@ -1,9 +1,10 @@
 /** A one-shot command's end of the control socket. */
 import { createConnection } from "node:net";
-import { EXIT, PeerError } from "../errors.ts";
+import { printable } from "@p2p/shared";
+import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import type { Home } from "../peer/home.ts";
 import { readLines, writeLine } from "./json-lines.ts";
-import { parseControlReply, type ControlCommand, type ControlEvent, type OutcomeMap } from "./protocol.ts";
+import { parseControlReply, readOutcome, type ControlCommand, type ControlEvent, type OutcomeMap } from "./protocol.ts";
 
 export async function sendCommand<C extends ControlCommand>(
   home: Home,
@@ -19,30 +20,42 @@ export async function sendCommand<C extends ControlCommand>(
       socket.destroy();
       fn();
     };
+    const fail = (error: PeerError) => finish(() => reject(error));
     socket.once("connect", () => writeLine(socket, { id: 1, ...command }));
     socket.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT" || error.code === "ECONNREFUSED") {
-        finish(() =>
-          reject(
-            new PeerError(
-              "no-peer",
-              `no peer is running for home ${home.dir}\nstart one with: p2p-peer start --home ${home.dir}`,
-              EXIT.noPeer,
-            ),
-          ),
-        );
-      } else finish(() => reject(new PeerError("control-failed", `cannot talk to the peer: ${error.message}`, EXIT.noPeer)));
+        fail(new PeerError("no-peer", `no peer is running for home ${home.dir}\nstart one with: p2p-peer start --home ${home.dir}`, EXIT.noPeer));
+      } else fail(new PeerError("control-failed", `cannot talk to the peer: ${error.message}`, EXIT.noPeer));
     });
-    socket.once("close", () => finish(() => reject(new PeerError("peer-gone", "the peer closed the connection before answering", EXIT.failed))));
+    socket.once("close", () => fail(peerGone(command)));
     readLines(
       socket,
       (line) => {
-        const reply = parseControlReply(line);
-        if ("event" in reply) onEvent?.(reply);
-        else if (reply.ok) finish(() => resolve(reply.result as OutcomeMap[C["cmd"]]));
-        else finish(() => reject(new PeerError(reply.error.code, reply.error.message, reply.error.exitCode as never)));
+        // Anything thrown here would escape the socket's listener: every failure becomes a rejection.
+        try {
+          const reply = parseControlReply(line);
+          if ("event" in reply) onEvent?.(reply);
+          else if (reply.ok) {
+            const outcome = readOutcome<C["cmd"]>(command.cmd, reply.result);
+            finish(() => resolve(outcome));
+          } else fail(new PeerError(reply.error.code, reply.error.message, reply.error.exitCode));
+        } catch (error) {
+          fail(new PeerError("bad-reply", `the peer sent a malformed reply: ${printable(errorMessage(error))}`, EXIT.failed));
+        }
       },
-      () => finish(() => reject(new PeerError("bad-reply", "the peer sent an oversized reply", EXIT.failed))),
+      () => fail(new PeerError("bad-reply", "the peer sent an oversized reply", EXIT.failed)),
     );
   });
+}
+
+/** The peer went away before answering: for a download that means the download failed. */
+function peerGone(command: ControlCommand): PeerError {
+  if (command.cmd === "download") {
+    return new PeerError(
+      "peer-gone",
+      `the peer stopped during the download; nothing was saved as ${command.save}; what was verified is kept: start the peer and run the same download again to resume`,
+      EXIT.downloadFailed,
+    );
+  }
+  return new PeerError("peer-gone", "the peer closed the connection before answering", EXIT.failed);
 }

@@ -1,18 +1,28 @@
 /**
  * Commands from a one-shot `p2p-peer …` to the running peer over its control
- * socket: one JSON line each way, plus progress events for downloads.
+ * socket: one JSON line each way, plus progress events for downloads. Both
+ * ends check what they read: the socket is private, but still a process boundary.
  */
 import {
+  checkFileEntry,
   checkPath,
+  checkSha256,
   checkUserName,
   expectArray,
+  expectInteger,
   expectObject,
   expectString,
   isObject,
+  parseJsonObject,
   ProtocolFailure,
+  readResult,
+  type FileEntry,
   type FileListing,
+  type JsonObject,
   type UserAddress,
 } from "@p2p/shared";
+import type { SourceReport } from "../download/swarm.ts";
+import { isExitCode, isPeerErrorCode, type ExitCode, type PeerErrorCode } from "../errors.ts";
 
 export type ControlCommand =
   | { cmd: "register"; user: string; paths: string[] }
@@ -22,17 +32,13 @@ export type ControlCommand =
   | { cmd: "status" }
   | { cmd: "download"; user: string; path: string; save: string; force: boolean; singleSource: boolean };
 
-export type ControlRequest = ControlCommand & { id: number };
+export type CommandName = ControlCommand["cmd"];
 
-export interface RegisteredFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
+export type ControlRequest = ControlCommand & { id: number };
 
 export interface RegisterOutcome {
   user: string;
-  files: RegisteredFile[];
+  files: FileEntry[];
   added: number;
   updated: number;
   total: number;
@@ -41,7 +47,6 @@ export interface RegisterOutcome {
 export interface UnregisterOutcome {
   user: string;
   removed: string[];
-  unknown: string[];
 }
 
 export interface UsersOutcome {
@@ -59,15 +64,6 @@ export interface StatusOutcome {
   offered: number;
 }
 
-export interface SourceSummary {
-  user: string;
-  /** Pieces this source delivered and that checked out. */
-  pieces: number;
-  bytes: number;
-  /** Why the source was dropped, if it was. */
-  dropped?: string;
-}
-
 export interface DownloadOutcome {
   user: string;
   path: string;
@@ -81,7 +77,7 @@ export interface DownloadOutcome {
   resumed: number;
   /** Pieces asked for again after a source failed or lied. */
   refetched: number;
-  sources: SourceSummary[];
+  sources: SourceReport[];
   /** The name the saved file was registered under, or null if this peer has none yet. */
   registeredAs: string | null;
   /** Why registering the saved file failed, when it did; the file is saved all the same. */
@@ -97,27 +93,26 @@ export interface OutcomeMap {
   download: DownloadOutcome;
 }
 
-export type ControlReply =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { code: string; message: string; exitCode: number } }
-  | ({ id: number } & ControlEvent);
+export interface ControlFailure {
+  code: PeerErrorCode;
+  message: string;
+  exitCode: ExitCode;
+}
 
 /** What a running command reports before its result: download progress and dropped sources. */
 export type ControlEvent =
   | { event: "progress"; received: number; total: number; sources: number }
   | { event: "dropped"; user: string; reason: string };
 
-const pathList = (obj: Record<string, unknown>): string[] => expectArray(obj, "paths").map(checkPath);
+export type ControlReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: ControlFailure }
+  | ({ id: number } & ControlEvent);
 
-/** The peer checks every command; the socket is private, but still a process boundary. */
+const pathList = (obj: JsonObject): string[] => expectArray(obj, "paths").map(checkPath);
+
 export function parseControlRequest(line: string): ControlRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new ProtocolFailure("bad-json", "the command is not JSON");
-  }
-  const obj = expectObject(value, "a command");
+  const obj = parseJsonObject(line, "the command");
   const id = obj.id;
   if (typeof id !== "number" || !Number.isSafeInteger(id)) throw new ProtocolFailure("bad-message", '"id" must be an integer');
   switch (obj.cmd) {
@@ -144,20 +139,91 @@ export function parseControlRequest(line: string): ControlRequest {
 }
 
 export function parseControlReply(line: string): ControlReply {
-  const obj = expectObject(JSON.parse(line), "a reply");
-  if (typeof obj.id !== "number") throw new ProtocolFailure("bad-message", "the reply has no id");
-  if (obj.event === "progress" && typeof obj.received === "number" && typeof obj.total === "number" && typeof obj.sources === "number") {
-    return { id: obj.id, event: "progress", received: obj.received, total: obj.total, sources: obj.sources };
-  }
-  if (obj.event === "dropped" && typeof obj.user === "string" && typeof obj.reason === "string") {
-    return { id: obj.id, event: "dropped", user: obj.user, reason: obj.reason };
-  }
-  if (obj.ok === true) return { id: obj.id, ok: true, result: obj.result };
+  const obj = parseJsonObject(line, "the peer's reply");
+  const id = obj.id;
+  if (typeof id !== "number") throw new ProtocolFailure("bad-message", "the peer's reply has no id");
+  if (obj.event === "progress") return { id, event: "progress", received: count(obj, "received"), total: count(obj, "total"), sources: count(obj, "sources") };
+  if (obj.event === "dropped") return { id, event: "dropped", user: expectString(obj, "user"), reason: expectString(obj, "reason") };
+  if (obj.ok === true) return { id, ok: true, result: obj.result };
   if (obj.ok === false && isObject(obj.error)) {
     const { code, message, exitCode } = obj.error;
-    if (typeof code === "string" && typeof message === "string" && typeof exitCode === "number") {
-      return { id: obj.id, ok: false, error: { code, message, exitCode } };
-    }
+    if (isPeerErrorCode(code) && typeof message === "string" && isExitCode(exitCode)) return { id, ok: false, error: { code, message, exitCode } };
   }
-  throw new ProtocolFailure("bad-message", "the peer sent a malformed reply");
+  throw new ProtocolFailure("bad-message", "the peer's reply is neither a result, an error nor an event");
+}
+
+const count = (obj: JsonObject, key: string): number => expectInteger(obj, key, 0, Number.MAX_SAFE_INTEGER);
+const seconds = (obj: JsonObject, key: string): number => {
+  const value = obj[key];
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw new ProtocolFailure("bad-message", `"${key}" must be a non-negative number`);
+  return value;
+};
+const optionalString = (obj: JsonObject, key: string): string | undefined => (obj[key] === undefined ? undefined : expectString(obj, key));
+const nullable = <T>(value: unknown, read: (value: unknown) => T): T | null => (value === null ? null : read(value));
+
+function readSourceReport(value: unknown): SourceReport {
+  const obj = expectObject(value, "a source report");
+  const dropped = optionalString(obj, "dropped");
+  return { user: checkUserName(obj.user), pieces: count(obj, "pieces"), bytes: count(obj, "bytes"), ...(dropped === undefined ? {} : { dropped }) };
+}
+
+/** Each command's result, checked before a one-shot command prints it. */
+const outcomeReaders: { [C in CommandName]: (value: unknown) => OutcomeMap[C] } = {
+  register(value) {
+    const obj = expectObject(value, "a register result");
+    return {
+      user: checkUserName(obj.user),
+      files: expectArray(obj, "files").map(checkFileEntry),
+      added: count(obj, "added"),
+      updated: count(obj, "updated"),
+      total: count(obj, "total"),
+    };
+  },
+  unregister(value) {
+    const obj = expectObject(value, "an unregister result");
+    return { user: checkUserName(obj.user), removed: expectArray(obj, "removed").map(checkPath) };
+  },
+  "list-files": (value) => readResult("list-files", value),
+  users(value) {
+    const obj = expectObject(value, "a users result");
+    return {
+      users: readResult("list-users", obj).users,
+      refreshedAt: nullable(obj.refreshedAt, () => expectString(obj, "refreshedAt")),
+      file: expectString(obj, "file"),
+    };
+  },
+  status(value) {
+    const obj = expectObject(value, "a status result");
+    if (typeof obj.trackerConnected !== "boolean") throw new ProtocolFailure("bad-message", '"trackerConnected" must be a boolean');
+    return {
+      user: nullable(obj.user, checkUserName),
+      home: expectString(obj, "home"),
+      tracker: expectString(obj, "tracker"),
+      trackerConnected: obj.trackerConnected,
+      miniServerPort: expectInteger(obj, "miniServerPort", 0, 65535),
+      offered: count(obj, "offered"),
+    };
+  },
+  download(value) {
+    const obj = expectObject(value, "a download result");
+    const registerError = optionalString(obj, "registerError");
+    return {
+      user: checkUserName(obj.user),
+      path: checkPath(obj.path),
+      saved: checkPath(obj.saved),
+      size: count(obj, "size"),
+      sha256: checkSha256(obj.sha256),
+      seconds: seconds(obj, "seconds"),
+      transferred: count(obj, "transferred"),
+      resumed: count(obj, "resumed"),
+      refetched: count(obj, "refetched"),
+      sources: expectArray(obj, "sources").map(readSourceReport),
+      registeredAs: nullable(obj.registeredAs, checkUserName),
+      ...(registerError === undefined ? {} : { registerError }),
+    };
+  },
+};
+
+export function readOutcome<C extends CommandName>(cmd: C, value: unknown): OutcomeMap[C] {
+  return outcomeReaders[cmd](value);
 }

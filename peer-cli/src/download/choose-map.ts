@@ -5,8 +5,7 @@
  * interrupted download's map counts first, then the named user's).
  * The assembled file is still checked against the SHA-256 at the end.
  */
-import type { PieceMap } from "./source-connection.ts";
-import { sameMap } from "./part-file.ts";
+import { sameMap, type PieceMap } from "./piece-map.ts";
 
 export interface Candidate<S> {
   source: S;

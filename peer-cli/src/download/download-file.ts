@@ -1,22 +1,24 @@
 /**
- * One download, start to finish: find the sources (the named user, plus
- * every other online holder of the same content from the cached index),
- * agree on a piece map, fetch the missing pieces from all sources into
- * `<save>.part`, check the whole file, then rename it into place.
- * No tracker traffic: addresses come from the local user map.
+ * One download, start to finish: check and lock the save path, find the
+ * sources (the named user, plus every other online holder of the same
+ * content from the cached index), agree on a piece map, fetch the missing
+ * pieces from all sources into `<save>.part`, check the whole file, then
+ * move it into place. No tracker traffic: addresses come from the local user map.
  */
-import { lstat, mkdir, stat } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { UserAddress } from "@p2p/shared";
-import { EXIT, PeerError, errorMessage } from "../errors.ts";
+import type { FileListing, UserAddress } from "@p2p/shared";
+import { EXIT, PeerError, errorMessage, type PeerErrorCode } from "../errors.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
-import { SourceConnection, type PieceMap } from "./source-connection.ts";
+import { askSources, type Answers, type SourceAddress, type SourceAnswer } from "./ask-sources.ts";
 import { chooseMap, type Candidate } from "./choose-map.ts";
+import { ensureSpace } from "./disk-space.ts";
 import { OrderedHasher } from "./ordered-hasher.ts";
-import { PartFile, partPathOf, readPartState } from "./part-file.ts";
-import { runSwarm, type SourceReport, type SwarmSource } from "./swarm.ts";
-import type { FileIndex } from "../peer/file-index.ts";
-import type { UserMap } from "../peer/user-map.ts";
+import { kindOf, PartFile, partPathOf, readPartState } from "./part-file.ts";
+import { sameMap, type PieceMap } from "./piece-map.ts";
+import { lockSave } from "./save-lock.ts";
+import { Swarm, type SourceReport, type SwarmSource } from "./swarm.ts";
+import { writeFailure } from "./write-failure.ts";
 
 export interface DownloadRequest {
   user: string;
@@ -33,6 +35,7 @@ export interface DownloadRequest {
 }
 
 export interface DownloadResult {
+  /** The saved file exactly as it was verified and placed. */
   file: OfferedFile;
   sources: SourceReport[];
   transferred: number;
@@ -40,112 +43,183 @@ export interface DownloadResult {
   refetched: number;
 }
 
-export interface DownloadContext {
-  userMap: UserMap;
-  fileIndex: FileIndex;
-  refreshSeconds: number;
+/** Where a download looks up sources; both are local caches, never the tracker. */
+export interface SourceDirectory {
+  lookup(user: string): UserAddress;
+  find(user: string): UserAddress | undefined;
+  listing(user: string, path: string): FileListing | undefined;
+  holders(sha256: string, size: number): FileListing[];
 }
 
-/** Saves being written right now, so two downloads never share a `.part`. */
-const inFlight = new Set<string>();
+export interface DownloadTiming {
+  /** How long a source may take to connect and send its piece map. */
+  answerWithinMs: number;
+  /** Once the named source answered, how long the others get to answer before the download starts without them. */
+  graceMs: number;
+  /** Without the named source's answer, how long before starting with the sources that did answer. */
+  startWithinMs: number;
+}
 
-const failed = (code: string, message: string) => new PeerError(code, message, EXIT.downloadFailed);
+export const DEFAULT_TIMING: DownloadTiming = { answerWithinMs: 10_000, graceMs: 1_000, startWithinMs: 5_000 };
 
-export async function downloadFile(context: DownloadContext, request: DownloadRequest): Promise<DownloadResult> {
-  const { user, save } = request;
-  const named = context.userMap.lookup(user, context.refreshSeconds);
-  if (inFlight.has(save)) throw failed("busy", `a download to ${save} is already running`);
-  const existing = await lstat(save).catch(() => null);
-  if (existing?.isDirectory()) throw failed("exists", `${save} is a directory; give a file path to save to`);
-  if (existing && !request.force) throw failed("exists", `${save} already exists; use --force to overwrite it`);
+const failed = (code: PeerErrorCode, message: string) => new PeerError(code, message, EXIT.downloadFailed);
 
-  inFlight.add(save);
+export async function downloadFile(directory: SourceDirectory, request: DownloadRequest, timing: DownloadTiming = DEFAULT_TIMING): Promise<DownloadResult> {
+  const { user, save, signal } = request;
+  const named = directory.lookup(user);
+  await checkTarget(save, request.force);
   try {
-    return await fetchInto(context, request, named);
+    await mkdir(dirname(save), { recursive: true });
+  } catch (error) {
+    throw writeFailure(error, dirname(save));
+  }
+  const lock = await lockSave(save);
+  // Everything opened below is closed on every path: the lock, the part file, every connection.
+  let answers: Answers | undefined;
+  try {
+    await checkTarget(save, request.force);
+    answers = askSources(sourcesFor(directory, request, named), { answerWithinMs: timing.answerWithinMs, ...(signal ? { signal } : {}) });
+    return await fetchInto(request, directory.listing(user, request.path), answers, timing);
   } finally {
-    inFlight.delete(save);
+    answers?.cancel();
+    await lock.release();
   }
 }
 
-async function fetchInto(context: DownloadContext, request: DownloadRequest, named: UserAddress): Promise<DownloadResult> {
-  const { user, path, save, signal } = request;
-  const expected = context.fileIndex.find(user, path);
-  const sources = [{ ...named, path }];
-  if (!request.singleSource && expected) {
-    for (const holder of context.fileIndex.holders(expected.sha256, expected.size)) {
-      if (holder.user === user || holder.user === request.self || sources.some((s) => s.user === holder.user)) continue;
-      const address = context.userMap.list().find((u) => u.user === holder.user);
-      if (address) sources.push({ ...address, path: holder.path });
-    }
-  }
+/** Never overwrites without --force, and even with it only ever replaces a regular file. */
+async function checkTarget(save: string, force: boolean): Promise<void> {
+  const existing = await lstat(save).catch(() => null);
+  if (!existing) return;
+  if (existing.isDirectory()) throw failed("exists", `${save} is a directory; give a file path to save to`);
+  if (!existing.isFile()) throw failed("exists", `${save} is a ${kindOf(existing)}; only a regular file can be replaced, even with --force`);
+  if (!force) throw failed("exists", `${save} already exists; use --force to overwrite it`);
+}
 
-  // Connect to every source and ask each for its piece map, all at once.
+function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named: UserAddress): SourceAddress[] {
+  const { user, path } = request;
+  const sources: SourceAddress[] = [{ ...named, path }];
+  const expected = directory.listing(user, path);
+  if (request.singleSource || !expected) return sources;
+  for (const holder of directory.holders(expected.sha256, expected.size)) {
+    if (holder.user === user || holder.user === request.self || sources.some((s) => s.user === holder.user)) continue;
+    const address = directory.find(holder.user);
+    if (address) sources.push({ ...address, path: holder.path });
+  }
+  return sources;
+}
+
+/**
+ * Waits for answers until the download can start: every source answered,
+ * or the named one answered and the others had a short grace, or (the named
+ * one being slow) some did answer within `startWithinMs`.
+ */
+async function firstAnswers(answers: Answers, named: string, timing: DownloadTiming): Promise<{ taken: SourceAnswer[]; allIn: boolean }> {
+  const taken: SourceAnswer[] = [];
+  const started = Date.now();
+  let namedAt: number | undefined;
+  for (;;) {
+    const anyOk = taken.some((a) => a.ok);
+    const until = Math.min(namedAt === undefined ? Infinity : namedAt + timing.graceMs, anyOk ? started + timing.startWithinMs : Infinity);
+    const next = await nextBefore(answers, until);
+    if (next === "later") return { taken, allIn: false };
+    if (next === undefined) return { taken, allIn: true };
+    taken.push(next);
+    if ((next.ok ? next.source.user : next.user) === named) namedAt = Date.now();
+  }
+}
+
+async function nextBefore(answers: Answers, deadline: number): Promise<SourceAnswer | undefined | "later"> {
+  if (deadline === Infinity) return answers.next();
+  const wait = deadline - Date.now();
+  if (wait <= 0) return "later";
+  let timer: NodeJS.Timeout | undefined;
+  const later = new Promise<"later">((resolve) => (timer = setTimeout(() => resolve("later"), wait)));
+  try {
+    return await Promise.race([answers.next(), later]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function fetchInto(request: DownloadRequest, expected: FileListing | undefined, answers: Answers, timing: DownloadTiming): Promise<DownloadResult> {
+  const { user, path, save, signal } = request;
   const dropped: SourceReport[] = [];
   const drop = (report: SourceReport) => {
     dropped.push(report);
     request.onDrop?.(report);
   };
-  type Answer = { ok: true; source: SwarmSource; map: PieceMap } | { ok: false; user: string; error: Error };
-  const answers = await Promise.all(
-    sources.map(async (source): Promise<Answer> => {
-      try {
-        const connection = await SourceConnection.open({ host: source.host, port: source.port, owner: source.user, ...(signal ? { signal } : {}) });
-        try {
-          return { ok: true, source: { user: source.user, path: source.path, connection }, map: await connection.pieceMap(source.path) };
-        } catch (error) {
-          connection.close();
-          throw error;
-        }
-      } catch (error) {
-        return { ok: false, user: source.user, error: error as Error };
-      }
-    }),
-  );
-  if (signal?.aborted) {
-    for (const answer of answers) if (answer.ok) answer.source.connection.close();
-    throw failed("aborted", "the download was cancelled");
-  }
+  const dropAnswer = (name: string, reason: string) => drop({ user: name, pieces: 0, bytes: 0, dropped: reason });
+  const fromNamed = (error: PeerError) => failed(error.code, `cannot download ${path} from ${user}: ${error.message}`);
+  const aborted = () => failed("aborted", `the download was cancelled; ${partPathOf(save)} is kept if anything was verified: run the same download again to resume`);
+
+  // Pick the piece map from the first answers; later ones join if they agree.
+  let namedFailure: PeerError | undefined;
   const candidates: Candidate<SwarmSource>[] = [];
-  for (const answer of answers) {
+  const take = (answer: SourceAnswer) => {
     if (answer.ok) candidates.push({ source: answer.source, map: answer.map });
-    else if (answer.user === user && sources.length === 1) throw fromNamed(answer.error);
-    else drop({ user: answer.user, pieces: 0, bytes: 0, dropped: errorMessage(answer.error) });
-  }
+    else if (answer.user === user) namedFailure = answer.error;
+    else dropAnswer(answer.user, errorMessage(answer.error));
+  };
+  let { taken, allIn } = await firstAnswers(answers, user, timing);
+  taken.forEach(take);
   const earlier = await readPartState(save);
-  const chosen = chooseMap(candidates, expected, earlier);
+  let chosen = chooseMap(candidates, expected, earlier);
+  while (!chosen && !allIn) {
+    // Nobody usable yet, but some are still answering.
+    const next = await answers.next();
+    if (next === undefined) allIn = true;
+    else take(next);
+    chosen = chooseMap(candidates, expected, earlier);
+  }
+  if (signal?.aborted) {
+    for (const c of candidates) c.source.connection.close();
+    throw aborted();
+  }
   for (const { source, reason } of chosen?.disagree ?? []) {
     source.connection.close();
-    drop({ user: source.user, pieces: 0, bytes: 0, dropped: reason });
+    dropAnswer(source.user, reason);
   }
   if (!chosen) {
-    const first = answers.find((a) => !a.ok && a.user === user);
-    if (first && !first.ok) throw fromNamed(first.error);
-    throw failed("no-source", `no source can deliver ${path}: ${dropped.map((d) => `${d.user}: ${d.dropped}`).join("; ")}`);
+    if (namedFailure && dropped.length === 0) throw fromNamed(namedFailure);
+    const reasons = [...(namedFailure ? [`${user}: ${namedFailure.message}`] : []), ...dropped.map((d) => `${d.user}: ${d.dropped}`)];
+    throw failed(namedFailure?.code ?? "no-source", `no source can deliver ${path}: ${reasons.join("; ")}`);
   }
-
   const { map } = chosen;
-  await mkdir(dirname(save), { recursive: true });
+  if (namedFailure) dropAnswer(user, namedFailure.message);
+
+  await ensureSpace(dirname(save), map.size - (await PartFile.allocatedBytes(save, map)), save);
   const hasher = new OrderedHasher(map.hashes.length, map.pieceSize);
-  const { part, have, resumedBytes } = await PartFile.open(save, map, (i, data) => hasher.add(i, data));
+  let opened;
+  try {
+    opened = await PartFile.open(save, map, (i, data) => hasher.add(i, data));
+  } catch (error) {
+    for (const source of chosen.agree) source.connection.close();
+    throw error;
+  }
+  const { part, have, resumedBytes } = opened;
+  const swarm = new Swarm({
+    map,
+    part,
+    have,
+    onPiece: (i, data) => hasher.add(i, data),
+    onProgress: (bytes, active) => request.onProgress?.(bytes, map.size, active),
+    onDrop: drop,
+    ...(signal ? { signal } : {}),
+  });
+  for (const source of chosen.agree) swarm.add(source);
+  if (allIn) swarm.closeJoins();
+  else void joinLate(answers, swarm, map, take, dropAnswer);
+
   let result;
   try {
-    result = await runSwarm({
-      sources: chosen.agree,
-      map,
-      part,
-      have,
-      onPiece: (i, data) => hasher.add(i, data),
-      onProgress: (bytes, active) => request.onProgress?.(bytes, map.size, active),
-      onDrop: drop,
-      ...(signal ? { signal } : {}),
-    });
+    result = await swarm.run();
   } catch (error) {
     await part.suspend();
     throw error;
   }
   if (!result.complete) {
     await part.suspend();
-    if (signal?.aborted) throw failed("aborted", `the download was cancelled; ${partPathOf(save)} is kept: run the same download again to resume`);
+    if (signal?.aborted) throw aborted();
     const reasons = dropped.map((d) => `${d.user}: ${d.dropped}`).join("; ");
     throw failed(
       "no-source",
@@ -153,23 +227,43 @@ async function fetchInto(context: DownloadContext, request: DownloadRequest, nam
     );
   }
 
-  const sha256 = await hasher.digest((i) => part.readPiece(i));
+  let sha256: string;
+  try {
+    sha256 = await hasher.digest((i) => part.readPiece(i));
+  } catch (error) {
+    await part.suspend();
+    throw writeFailure(error, partPathOf(save));
+  }
   if (sha256 !== map.sha256) {
     await part.discard();
     throw failed("corrupt", `the assembled file's SHA-256 is ${sha256}, not the registered ${map.sha256}; the sources' piece map was wrong, nothing was kept`);
   }
-  await part.complete();
-  const info = await stat(save);
+  const file = await part.complete(sha256, request.force);
+  const droppedUsers = new Set(dropped.map((d) => d.user));
   return {
-    file: { path: save, size: map.size, sha256, dev: info.dev, ino: info.ino, mtimeMs: info.mtimeMs },
-    sources: [...result.sources.filter((s) => !dropped.some((d) => d.user === s.user)), ...dropped],
+    file,
+    sources: [...result.sources.filter((s) => !droppedUsers.has(s.user)), ...dropped],
     transferred: result.transferred,
     resumedBytes,
     refetched: result.refetched,
   };
+}
 
-  function fromNamed(error: Error): PeerError {
-    const code = error instanceof PeerError ? error.code : "failed";
-    return failed(code, `cannot download ${path} from ${user}: ${error.message}`);
+/** Sources that answered after the download started join it if their map is the one chosen. */
+async function joinLate(
+  answers: Answers,
+  swarm: Swarm,
+  map: PieceMap,
+  take: (answer: SourceAnswer) => void,
+  dropAnswer: (user: string, reason: string) => void,
+): Promise<void> {
+  for (let next = await answers.next(); next !== undefined; next = await answers.next()) {
+    if (!next.ok) take(next);
+    else if (sameMap(next.map, map)) swarm.add(next.source);
+    else {
+      next.source.connection.close();
+      dropAnswer(next.source.user, "its piece map disagrees with the other sources");
+    }
   }
+  swarm.closeJoins();
 }

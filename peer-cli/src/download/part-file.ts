@@ -1,53 +1,82 @@
 /**
  * `<save>.part` and its state file `<save>.part.json`: pieces are written in
  * place, and the state remembers which piece map they belong to, so an
- * interrupted download can be checked and resumed.
+ * interrupted download can be checked and resumed. Only the download that
+ * holds the save's lock (save-lock.ts) opens them.
  */
 import { createHash } from "node:crypto";
-import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { constants } from "node:fs";
+import { link, lstat, open, readFile, rename, rm, unlink, type FileHandle } from "node:fs/promises";
+import { checkSha256, expectArray, expectInteger, parseJsonObject } from "@p2p/shared";
+import { EXIT, PeerError } from "../errors.ts";
 import { writeFileAtomic } from "../files/atomic-write.ts";
-import type { PieceMap } from "./source-connection.ts";
+import { errnoCode } from "../files/errno.ts";
+import type { OfferedFile } from "../files/offered-files.ts";
+import { sideFile } from "../files/side-file.ts";
+import { sameMap, type PieceMap } from "./piece-map.ts";
+import { writeFailure } from "./write-failure.ts";
 
 const STATE_VERSION = 1;
 
-interface PartState {
-  version: typeof STATE_VERSION;
-  size: number;
-  sha256: string;
-  pieceSize: number;
-  hashes: string[];
-}
+export const partPathOf = (save: string): string => sideFile(save, ".part");
+export const statePathOf = (save: string): string => sideFile(save, ".part.json");
 
-export const partPathOf = (save: string) => `${save}.part`;
-export const statePathOf = (save: string) => `${save}.part.json`;
+/** Never through a symlink planted at the part file's name, never a FIFO's blocking open. */
+const PART_FLAGS = constants.O_RDWR | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
-/** The piece map an earlier, interrupted download of `save` was using, if any. */
+/** The piece map an earlier, interrupted download of `save` was using, if its state file is intact. */
 export async function readPartState(save: string): Promise<PieceMap | null> {
   try {
-    const state = JSON.parse(await readFile(statePathOf(save), "utf8")) as PartState;
-    if (state.version !== STATE_VERSION || !Array.isArray(state.hashes)) return null;
-    return { size: state.size, sha256: state.sha256, pieceSize: state.pieceSize, hashes: state.hashes.map((h) => Buffer.from(h, "hex")) };
+    const state = parseJsonObject(await readFile(statePathOf(save), "utf8"), "a part state");
+    if (state.version !== STATE_VERSION) return null;
+    const size = expectInteger(state, "size", 0, Number.MAX_SAFE_INTEGER);
+    const pieceSize = expectInteger(state, "pieceSize", 1, Number.MAX_SAFE_INTEGER);
+    const hashes = expectArray(state, "hashes").map((h) => Buffer.from(checkSha256(h), "hex"));
+    if (hashes.length !== Math.ceil(size / pieceSize)) return null;
+    return { size, sha256: checkSha256(state.sha256), pieceSize, hashes };
   } catch {
     return null;
   }
 }
 
-export const sameMap = (a: PieceMap, b: PieceMap): boolean =>
-  a.size === b.size &&
-  a.sha256 === b.sha256 &&
-  a.pieceSize === b.pieceSize &&
-  a.hashes.length === b.hashes.length &&
-  a.hashes.every((hash, i) => hash.equals(b.hashes[i]!));
+/** Opens an existing part file only if it is a regular file (not a symlink, FIFO or device). */
+async function openExistingPart(path: string): Promise<FileHandle | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, PART_FLAGS);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "ENOENT") return null;
+    if (code === "ELOOP" || code === "ENXIO") throw notRegular(path);
+    throw writeFailure(error, path);
+  }
+  if ((await handle.stat()).isFile()) return handle;
+  await handle.close();
+  throw notRegular(path);
+}
+
+const notRegular = (path: string) =>
+  new PeerError("exists", `${path} is not a regular file (a symlink, FIFO or device is in its place); remove it and try again`, EXIT.downloadFailed);
 
 export class PartFile {
   readonly save: string;
+  readonly path: string;
   readonly map: PieceMap;
   private readonly handle: FileHandle;
 
   private constructor(save: string, map: PieceMap, handle: FileHandle) {
     this.save = save;
+    this.path = partPathOf(save);
     this.map = map;
     this.handle = handle;
+  }
+
+  /** Bytes the existing part file of an earlier run of the same content already has on disk. */
+  static async allocatedBytes(save: string, map: PieceMap): Promise<number> {
+    const earlier = await readPartState(save);
+    if (!earlier || !sameMap(earlier, map)) return 0;
+    const info = await lstat(partPathOf(save)).catch(() => null);
+    return info?.isFile() ? Math.min(map.size, info.blocks * 512) : 0;
   }
 
   /**
@@ -62,31 +91,37 @@ export class PartFile {
   ): Promise<{ part: PartFile; have: boolean[]; resumedBytes: number }> {
     const count = map.hashes.length;
     const have = new Array<boolean>(count).fill(false);
+    const path = partPathOf(save);
     const earlier = await readPartState(save);
-    if (earlier && sameMap(earlier, map)) {
-      const handle = await open(partPathOf(save), "r+").catch(() => null);
-      if (handle && (await handle.stat()).size === map.size) {
-        const part = new PartFile(save, map, handle);
-        let resumedBytes = 0;
-        for (let i = 0; i < count; i++) {
-          const data = await part.readPiece(i);
-          if (createHash("sha256").update(data).digest().equals(map.hashes[i]!)) {
-            have[i] = true;
-            resumedBytes += data.length;
-            onVerified(i, data);
-          }
+    const existing = await openExistingPart(path);
+    if (existing && earlier && sameMap(earlier, map) && (await existing.stat()).size === map.size) {
+      const part = new PartFile(save, map, existing);
+      let resumedBytes = 0;
+      for (let i = 0; i < count; i++) {
+        const data = await part.readPiece(i);
+        if (createHash("sha256").update(data).digest().equals(map.hashes[i] ?? Buffer.alloc(0))) {
+          have[i] = true;
+          resumedBytes += data.length;
+          onVerified(i, data);
         }
-        return { part, have, resumedBytes };
       }
-      await handle?.close();
+      return { part, have, resumedBytes };
     }
-    await writeFileAtomic(
-      statePathOf(save),
-      JSON.stringify({ version: STATE_VERSION, size: map.size, sha256: map.sha256, pieceSize: map.pieceSize, hashes: map.hashes.map((h) => h.toString("hex")) } satisfies PartState),
-    );
-    const handle = await open(partPathOf(save), "w+");
-    await handle.truncate(map.size);
-    return { part: new PartFile(save, map, handle), have, resumedBytes: 0 };
+    await existing?.close();
+    try {
+      await writeFileAtomic(
+        statePathOf(save),
+        JSON.stringify({ version: STATE_VERSION, size: map.size, sha256: map.sha256, pieceSize: map.pieceSize, hashes: map.hashes.map((h) => h.toString("hex")) }),
+        0o644,
+      );
+      // Whatever was at the part name is ours to replace: it was checked to be a regular file, or absent.
+      await rm(path, { force: true });
+      const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o644);
+      await handle.truncate(map.size);
+      return { part: new PartFile(save, map, handle), have, resumedBytes: 0 };
+    } catch (error) {
+      throw writeFailure(error, path);
+    }
   }
 
   pieceLength(index: number): number {
@@ -113,12 +148,43 @@ export class PartFile {
     return data.subarray(0, read);
   }
 
-  /** Moves the finished file into place; only a verified whole ever gets the final name. */
-  async complete(): Promise<void> {
-    await this.handle.sync();
+  /**
+   * Moves the verified file into place and describes exactly that file: the
+   * one this download wrote and checked, never whatever is at the path now.
+   * Without `force` nothing already at `save` is ever replaced (a hard link
+   * fails if the name is taken); with it, only a regular file is.
+   */
+  async complete(sha256: string, force: boolean): Promise<OfferedFile> {
+    const { path, save } = this;
+    let written;
+    try {
+      await this.handle.sync();
+      written = await this.handle.stat();
+    } catch (error) {
+      await this.handle.close().catch(() => {});
+      throw writeFailure(error, path, `the verified pieces are kept in ${path}: run the same download again to resume`);
+    }
     await this.handle.close();
-    await rename(partPathOf(this.save), this.save);
-    await rm(statePathOf(this.save), { force: true });
+    const current = await lstat(path).catch(() => null);
+    if (!current || current.ino !== written.ino || current.dev !== written.dev) {
+      throw new PeerError("corrupt", `${path} was replaced while the download wrote it; nothing was saved`, EXIT.downloadFailed);
+    }
+    await place(path, save, force);
+    const placed = await lstat(save);
+    if (placed.ino !== written.ino || placed.dev !== written.dev || placed.size !== this.map.size || placed.mtimeMs !== written.mtimeMs) {
+      throw new PeerError("corrupt", `${save} changed right after it was saved; it is not registered`, EXIT.downloadFailed);
+    }
+    await rm(statePathOf(save), { force: true });
+    return {
+      path: save,
+      size: this.map.size,
+      sha256,
+      dev: placed.dev,
+      ino: placed.ino,
+      mtimeMs: placed.mtimeMs,
+      ctimeMs: placed.ctimeMs,
+      hashedAt: Date.now(),
+    };
   }
 
   /** Keeps what was verified for a later resume. */
@@ -132,4 +198,48 @@ export class PartFile {
     await rm(partPathOf(this.save), { force: true });
     await rm(statePathOf(this.save), { force: true });
   }
+}
+
+async function place(part: string, save: string, force: boolean): Promise<void> {
+  const existing = await lstat(save).catch(() => null);
+  const kept = `the verified file is kept as ${part}`;
+  if (existing && !force) {
+    throw new PeerError("exists", `${save} appeared while downloading; ${kept} (use --force to replace ${save})`, EXIT.downloadFailed);
+  }
+  if (existing && !existing.isFile()) {
+    throw new PeerError("exists", `${save} became a ${kindOf(existing)} while downloading; only a regular file is ever replaced; ${kept}`, EXIT.downloadFailed);
+  }
+  try {
+    if (force) await rename(part, save);
+    else {
+      await linkOrRename(part, save);
+    }
+  } catch (error) {
+    if (errnoCode(error) === "EEXIST") {
+      throw new PeerError("exists", `${save} appeared while downloading; ${kept} (use --force to replace ${save})`, EXIT.downloadFailed);
+    }
+    throw writeFailure(error, save, kept);
+  }
+}
+
+/** A hard link never replaces an existing name; file systems without links fall back to a rename. */
+async function linkOrRename(part: string, save: string): Promise<void> {
+  try {
+    await link(part, save);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw error;
+    await rename(part, save);
+    return;
+  }
+  await unlink(part);
+}
+
+export function kindOf(info: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (info.isDirectory()) return "directory";
+  if (info.isSymbolicLink()) return "symlink";
+  if (info.isFIFO()) return "FIFO";
+  if (info.isSocket()) return "socket";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "device";
+  return "special file";
 }

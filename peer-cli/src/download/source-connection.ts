@@ -13,16 +13,9 @@ import {
   TRANSFER_PROTOCOL_VERSION,
   type TransferRequest,
 } from "@p2p/shared";
-import { errorMessage, EXIT, PeerError } from "../errors.ts";
+import { errorMessage, EXIT, PeerError, type PeerErrorCode } from "../errors.ts";
 import { errnoCode } from "../files/errno.ts";
-
-export interface PieceMap {
-  size: number;
-  sha256: string;
-  pieceSize: number;
-  /** 32-byte SHA-256 digests, one per piece. */
-  hashes: Buffer[];
-}
+import type { PieceMap } from "./piece-map.ts";
 
 export interface SourceConnectionOptions {
   host: string;
@@ -61,7 +54,7 @@ interface Body {
 
 const READ_BUFFER_BYTES = 256 * 1024;
 
-const failure = (code: string, message: string): PeerError => new PeerError(code, message, EXIT.downloadFailed);
+const failure = (code: PeerErrorCode, message: string): PeerError => new PeerError(code, message, EXIT.downloadFailed);
 const aborted = (): PeerError => failure("aborted", "the download was cancelled");
 
 export class SourceConnection {

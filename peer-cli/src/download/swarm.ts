@@ -1,16 +1,21 @@
 /**
  * Fetches the missing pieces of one file from every source at once. Each
  * source pulls the next piece when it has room, so faster sources get more.
+ * Sources may join while the swarm runs (a holder whose piece map came late).
  * Near the end a source with nothing left to do may double up on a piece
  * another source is still fetching, so one slow source cannot hold the
  * download back; that costs at most one extra piece per source. A source
  * that fails or lies is dropped and its pieces go back to the queue; only
- * when no source is left does the download fail.
+ * when no source is left (and none is still to join) does the download stop.
+ * A failed write is this disk's fault, not a source's: it stops every lane
+ * and fails the download, dropping nobody.
  */
 import { hash } from "node:crypto";
 import { errorMessage } from "../errors.ts";
-import type { PieceMap, SourceConnection } from "./source-connection.ts";
 import type { PartFile } from "./part-file.ts";
+import type { PieceMap } from "./piece-map.ts";
+import type { SourceConnection } from "./source-connection.ts";
+import { writeFailure } from "./write-failure.ts";
 
 export interface SwarmSource {
   user: string;
@@ -18,8 +23,10 @@ export interface SwarmSource {
   connection: SourceConnection;
 }
 
+/** What one source did for a download, shown to the user and in `--json`. */
 export interface SourceReport {
   user: string;
+  /** Pieces this source delivered and that checked out. */
   pieces: number;
   bytes: number;
   /** Why the source was dropped, if it was. */
@@ -36,7 +43,6 @@ export interface SwarmResult {
 }
 
 export interface SwarmOptions {
-  sources: readonly SwarmSource[];
   map: PieceMap;
   part: PartFile;
   have: readonly boolean[];
@@ -50,143 +56,215 @@ export interface SwarmOptions {
 /** Bytes each source keeps requested ahead, so its connection never idles. */
 const BYTES_IN_FLIGHT_PER_SOURCE = 2 * 1024 * 1024;
 
-export async function runSwarm(options: SwarmOptions): Promise<SwarmResult> {
-  const { map, part } = options;
-  const count = map.hashes.length;
-  const done = [...options.have];
-  let doneCount = done.filter(Boolean).length;
-  let verifiedBytes = done.reduce((sum, has, i) => (has ? sum + part.pieceLength(i) : sum), 0);
-  const queue: number[] = [];
-  for (let i = 0; i < count; i++) if (!done[i]) queue.push(i);
-  const fetching = new Map<number, Set<SwarmSource>>();
-  const reports = new Map<SwarmSource, SourceReport>(options.sources.map((s) => [s, { user: s.user, pieces: 0, bytes: 0 }]));
-  const alive = new Set(options.sources);
-  const outstanding = new Map<SwarmSource, number>(options.sources.map((s) => [s, 0]));
-  // Endgame doubling is bounded: one duplicate piece per source over the whole download.
-  let duplicatesLeft = options.sources.length;
-  let refetched = 0;
-  let transferred = 0;
-  let stopped = false;
+export class Swarm {
+  readonly #options: SwarmOptions;
+  readonly #map: PieceMap;
+  readonly #part: PartFile;
+  readonly #count: number;
+  readonly #done: boolean[];
+  #doneCount: number;
+  #verifiedBytes: number;
+  readonly #queue: number[] = [];
+  readonly #fetching = new Map<number, Set<SwarmSource>>();
+  readonly #reports = new Map<SwarmSource, SourceReport>();
+  readonly #alive = new Set<SwarmSource>();
+  readonly #outstanding = new Map<SwarmSource, number>();
+  readonly #lanes: Promise<void>[] = [];
+  #duplicatesLeft = 0;
+  #refetched = 0;
+  #transferred = 0;
+  #stopped = false;
+  #joinsOpen = true;
+  #fatal: Error | undefined;
+  // Every waiter wakes on any change: a piece done, a piece requeued, a source gone or added.
+  #wake: () => void = () => {};
+  #changed: Promise<void>;
 
-  // Every lane waiting for work wakes on any change: a piece done, a piece requeued, a source gone.
-  let wake: () => void = () => {};
-  let changed = new Promise<void>((resolve) => (wake = resolve));
-  const notify = () => {
-    const current = wake;
-    changed = new Promise<void>((resolve) => (wake = resolve));
-    current();
-  };
+  constructor(options: SwarmOptions) {
+    this.#options = options;
+    this.#map = options.map;
+    this.#part = options.part;
+    this.#count = options.map.hashes.length;
+    this.#done = [...options.have];
+    this.#doneCount = this.#done.filter(Boolean).length;
+    this.#verifiedBytes = this.#done.reduce((sum, has, i) => (has ? sum + options.part.pieceLength(i) : sum), 0);
+    for (let i = 0; i < this.#count; i++) if (!this.#done[i]) this.#queue.push(i);
+    this.#changed = new Promise<void>((resolve) => (this.#wake = resolve));
+  }
 
-  const finished = () => stopped || doneCount === count;
+  get finished(): boolean {
+    return this.#stopped || this.#doneCount === this.#count;
+  }
 
-  const drop = (source: SwarmSource, reason: string) => {
-    if (!alive.delete(source)) return;
-    const report = reports.get(source)!;
-    report.dropped = reason;
-    source.connection.close();
-    options.onDrop(report);
-    notify();
-  };
-
-  const release = (piece: number, source: SwarmSource, failed: boolean) => {
-    const fetchers = fetching.get(piece);
-    fetchers?.delete(source);
-    if (fetchers?.size === 0) fetching.delete(piece);
-    if (failed && !done[piece] && !fetching.has(piece)) {
-      queue.unshift(piece);
-      refetched++;
-      notify();
+  /** Puts a source to work; a source added after the swarm finished is closed at once. */
+  add(source: SwarmSource): void {
+    if (this.finished || this.#fatal) {
+      source.connection.close();
+      return;
     }
-  };
+    this.#reports.set(source, { user: source.user, pieces: 0, bytes: 0 });
+    this.#alive.add(source);
+    this.#outstanding.set(source, 0);
+    // Endgame doubling is bounded: one duplicate piece per source over the whole download.
+    this.#duplicatesLeft++;
+    const lanes = Math.max(2, Math.min(16, Math.ceil(BYTES_IN_FLIGHT_PER_SOURCE / this.#map.pieceSize)));
+    for (let i = 0; i < lanes; i++) this.#lanes.push(this.#lane(source));
+    this.#notify();
+  }
 
-  const pick = (source: SwarmSource): number | undefined => {
-    while (queue.length > 0) {
-      const piece = queue.shift()!;
-      if (!done[piece]) return piece;
+  /** No more sources will be added: once the last one is gone, the swarm gives up. */
+  closeJoins(): void {
+    this.#joinsOpen = false;
+    this.#notify();
+  }
+
+  /**
+   * Runs until every piece is in, every source is gone with no more to join,
+   * or the signal aborts. Rejects (after every lane has stopped) when writing
+   * to the part file fails.
+   */
+  async run(): Promise<SwarmResult> {
+    const { signal } = this.#options;
+    const onAbort = () => this.#stop();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // A signal aborted before the call never fires "abort".
+    if (signal?.aborted) onAbort();
+    try {
+      this.#options.onProgress(this.#verifiedBytes, this.#alive.size);
+      while (!this.finished && !(this.#alive.size === 0 && !this.#joinsOpen)) await this.#changed;
+      // Lanes never reject; waiting for all of them means no write is left in flight.
+      await Promise.all(this.#lanes);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      for (const source of this.#reports.keys()) source.connection.close();
+    }
+    if (this.#fatal) throw this.#fatal;
+    return {
+      sources: [...this.#reports.values()],
+      refetched: this.#refetched,
+      transferred: this.#transferred,
+      complete: this.#doneCount === this.#count,
+    };
+  }
+
+  #stop(): void {
+    this.#stopped = true;
+    for (const source of this.#alive) source.connection.close();
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#changed = new Promise<void>((resolve) => (this.#wake = resolve));
+    wake();
+  }
+
+  #drop(source: SwarmSource, reason: string): void {
+    if (!this.#alive.delete(source)) return;
+    const report = this.#reports.get(source);
+    source.connection.close();
+    if (report) {
+      report.dropped = reason;
+      this.#options.onDrop(report);
+    }
+    this.#notify();
+  }
+
+  #release(piece: number, source: SwarmSource, failed: boolean): void {
+    const fetchers = this.#fetching.get(piece);
+    fetchers?.delete(source);
+    if (fetchers?.size === 0) this.#fetching.delete(piece);
+    if (failed && !this.#done[piece] && !this.#fetching.has(piece)) {
+      this.#queue.unshift(piece);
+      this.#refetched++;
+      this.#notify();
+    }
+  }
+
+  #pick(source: SwarmSource): number | undefined {
+    for (let piece = this.#queue.shift(); piece !== undefined; piece = this.#queue.shift()) {
+      if (!this.#done[piece]) return piece;
     }
     // Endgame: an idle source helps with a piece exactly one other source is still fetching.
-    if (duplicatesLeft === 0 || outstanding.get(source) !== 0) return undefined;
-    for (const [piece, fetchers] of fetching) {
-      if (!done[piece] && fetchers.size === 1 && !fetchers.has(source)) {
-        duplicatesLeft--;
+    if (this.#duplicatesLeft === 0 || this.#outstanding.get(source) !== 0) return undefined;
+    for (const [piece, fetchers] of this.#fetching) {
+      if (!this.#done[piece] && fetchers.size === 1 && !fetchers.has(source)) {
+        this.#duplicatesLeft--;
         return piece;
       }
     }
     return undefined;
-  };
+  }
 
-  const lane = async (source: SwarmSource): Promise<void> => {
+  async #lane(source: SwarmSource): Promise<void> {
+    const map = this.#map;
     // One buffer per lane, reused for every piece it fetches: no garbage per piece.
     const scratch = Buffer.allocUnsafe(map.pieceSize);
-    while (!finished() && alive.has(source)) {
-      const piece = pick(source);
+    while (!this.finished && this.#alive.has(source)) {
+      const piece = this.#pick(source);
       if (piece === undefined) {
-        await changed;
+        await this.#changed;
         continue;
       }
-      let fetchers = fetching.get(piece);
-      if (!fetchers) fetching.set(piece, (fetchers = new Set()));
+      let fetchers = this.#fetching.get(piece);
+      if (!fetchers) this.#fetching.set(piece, (fetchers = new Set()));
       fetchers.add(source);
-      const offset = piece * map.pieceSize;
-      const length = part.pieceLength(piece);
+      const length = this.#part.pieceLength(piece);
       let data: Buffer;
-      outstanding.set(source, outstanding.get(source)! + 1);
+      this.#outstanding.set(source, (this.#outstanding.get(source) ?? 0) + 1);
       try {
-        data = await source.connection.range(source.path, offset, length, { size: map.size, sha256: map.sha256 }, scratch);
+        data = await source.connection.range(source.path, piece * map.pieceSize, length, { size: map.size, sha256: map.sha256 }, scratch);
       } catch (error) {
-        release(piece, source, true);
-        if (!stopped) drop(source, errorMessage(error));
+        this.#release(piece, source, true);
+        if (!this.#stopped) this.#drop(source, errorMessage(error));
         return;
       } finally {
-        outstanding.set(source, outstanding.get(source)! - 1);
+        this.#outstanding.set(source, (this.#outstanding.get(source) ?? 1) - 1);
       }
-      transferred += data.length;
-      if (done[piece]) {
-        release(piece, source, false);
+      this.#transferred += data.length;
+      if (this.#done[piece]) {
+        this.#release(piece, source, false);
         continue;
       }
-      if (!hash("sha256", data, "buffer").equals(map.hashes[piece]!)) {
-        release(piece, source, true);
-        drop(source, `piece ${piece} failed its hash check`);
+      if (!hash("sha256", data, "buffer").equals(map.hashes[piece] ?? Buffer.alloc(0))) {
+        this.#release(piece, source, true);
+        this.#drop(source, `piece ${piece} failed its hash check`);
         return;
       }
       // Claimed and handed on at once, in arrival order (which is piece order
       // for one source), before the write: the whole-file hash then rarely has
       // to hold a piece back. The lane still waits for its write before it
       // takes more, so the swarm never ends with a write in flight.
-      done[piece] = true;
-      doneCount++;
-      verifiedBytes += data.length;
-      const report = reports.get(source)!;
-      report.pieces++;
-      report.bytes += data.length;
-      options.onPiece(piece, data);
-      await part.writePiece(piece, data);
-      release(piece, source, false);
-      options.onProgress(verifiedBytes, alive.size);
-      notify();
+      this.#done[piece] = true;
+      this.#doneCount++;
+      this.#options.onPiece(piece, data);
+      try {
+        await this.#part.writePiece(piece, data);
+      } catch (error) {
+        this.#done[piece] = false;
+        this.#doneCount--;
+        this.#release(piece, source, false);
+        this.#fatal ??= writeFailure(error, this.#part.path, `the verified pieces are kept in ${this.#part.path}: make room and run the same download again to resume`);
+        this.#stop();
+        return;
+      }
+      this.#verifiedBytes += data.length;
+      const report = this.#reports.get(source);
+      if (report) {
+        report.pieces++;
+        report.bytes += data.length;
+      }
+      this.#release(piece, source, false);
+      this.#options.onProgress(this.#verifiedBytes, this.#alive.size);
+      this.#notify();
     }
-  };
-
-  const onAbort = () => {
-    stopped = true;
-    for (const source of alive) source.connection.close();
-    notify();
-  };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  // A signal aborted before the call never fires "abort".
-  if (options.signal?.aborted) onAbort();
-  try {
-    options.onProgress(verifiedBytes, alive.size);
-    await Promise.all(
-      options.sources.flatMap((source) => {
-        const lanes = Math.max(2, Math.min(16, Math.ceil(BYTES_IN_FLIGHT_PER_SOURCE / map.pieceSize)));
-        return Array.from({ length: lanes }, () => lane(source));
-      }),
-    );
-  } finally {
-    options.signal?.removeEventListener("abort", onAbort);
-    for (const source of options.sources) source.connection.close();
   }
-  return { sources: [...reports.values()], refetched, transferred, complete: doneCount === count };
+}
+
+/** A swarm over a fixed set of sources, run to its end. */
+export function runSwarm(options: SwarmOptions & { sources: readonly SwarmSource[] }): Promise<SwarmResult> {
+  const swarm = new Swarm(options);
+  for (const source of options.sources) swarm.add(source);
+  swarm.closeJoins();
+  return swarm.run();
 }

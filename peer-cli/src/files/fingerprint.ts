@@ -11,7 +11,19 @@ export interface FileFingerprint {
   dev: number;
   ino: number;
   mtimeMs: number;
+  /** Changes with any write, even one that puts the old mtime back. */
+  ctimeMs: number;
+  /** When the content was hashed (ms since the epoch). */
+  hashedAt: number;
 }
+
+/**
+ * File times tick coarsely (a clock tick, up to seconds on some file systems),
+ * so a write in the same tick as the hash leaves every time unchanged. A file
+ * whose times are this close to its hash is re-hashed on the next check, as
+ * git does with "racily clean" files.
+ */
+const RACY_WINDOW_MS = 2000;
 
 /**
  * O_NONBLOCK so that a FIFO (or other special file) answers at once and is
@@ -23,6 +35,7 @@ export const OPEN_READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 const CHUNK_BYTES = 256 * 1024;
 
 export async function fingerprintFile(path: string): Promise<FileFingerprint> {
+  const hashedAt = Date.now();
   const handle = await openForReading(path);
   try {
     const stat = await handle.stat();
@@ -50,7 +63,15 @@ export async function fingerprintFile(path: string): Promise<FileFingerprint> {
     if (read !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs) {
       throw new PeerError("changed", `${path} changed while it was being read; try again`);
     }
-    return { size: stat.size, sha256: hash.digest("hex"), dev: stat.dev, ino: stat.ino, mtimeMs: stat.mtimeMs };
+    return {
+      size: stat.size,
+      sha256: hash.digest("hex"),
+      dev: stat.dev,
+      ino: stat.ino,
+      mtimeMs: stat.mtimeMs,
+      ctimeMs: stat.ctimeMs,
+      hashedAt,
+    };
   } finally {
     await handle.close().catch(() => {});
   }
@@ -62,6 +83,16 @@ export function sameFile(
   b: { size: number; dev: number; ino: number; mtimeMs: number },
 ): boolean {
   return a.size === b.size && a.dev === b.dev && a.ino === b.ino && a.mtimeMs === b.mtimeMs;
+}
+
+/**
+ * Whether a fingerprint still holds for the file now at its path without
+ * reading it again: same file, no write since (ctime too), and not taken so
+ * soon after a write that a later one could hide in the same tick.
+ */
+export function stillValid(fingerprint: FileFingerprint, now: { size: number; dev: number; ino: number; mtimeMs: number; ctimeMs: number }): boolean {
+  const racy = Math.max(fingerprint.mtimeMs, fingerprint.ctimeMs) >= fingerprint.hashedAt - RACY_WINDOW_MS;
+  return !racy && sameFile(fingerprint, now) && fingerprint.ctimeMs === now.ctimeMs;
 }
 
 async function openForReading(path: string): Promise<FileHandle> {

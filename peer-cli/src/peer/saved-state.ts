@@ -1,10 +1,13 @@
 /**
  * What the peer offers, kept in `<home>/state.json` so a restarted peer, or
- * one that lost the tracker, can offer the same files again.
+ * one that lost the tracker, can offer the same files again. Entries are
+ * only a hint: each file is checked again (and re-hashed if it may have
+ * changed) before it is offered.
  */
 import { readFile } from "node:fs/promises";
-import { checkFileEntry, checkUserName } from "@p2p/shared";
+import { checkFileEntry, checkUserName, isObject, parseJsonObject } from "@p2p/shared";
 import { writeFileAtomic } from "../files/atomic-write.ts";
+import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 
 export interface SavedState {
@@ -12,47 +15,48 @@ export interface SavedState {
   files: OfferedFile[];
 }
 
-const isCount = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value) && value >= 0;
+const STATE_VERSION = 2;
 
-/** The saved state, with anything malformed left out; null when there is none. */
-export async function loadState(file: string): Promise<SavedState | null> {
-  let value: unknown;
+const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value) && value >= 0;
+
+/**
+ * One saved file, or null when it is malformed. Version 1 entries have no
+ * ctime or hash time: they come back with times that force a re-hash.
+ */
+function readEntry(entry: unknown): OfferedFile | null {
+  if (!isObject(entry)) return null;
   try {
-    value = JSON.parse(await readFile(file, "utf8"));
+    const { dev, ino, mtimeMs, ctimeMs, hashedAt } = entry;
+    if (!isNumber(dev) || !isNumber(ino) || !isNumber(mtimeMs)) return null;
+    const times = isNumber(ctimeMs) && isNumber(hashedAt) ? { ctimeMs, hashedAt } : { ctimeMs: -1, hashedAt: 0 };
+    return { ...checkFileEntry(entry), dev, ino, mtimeMs, ...times };
   } catch {
     return null;
   }
-  const raw = value as { user?: unknown; files?: unknown };
-  let user: string | null = null;
-  try {
-    if (raw.user !== null && raw.user !== undefined) user = checkUserName(raw.user);
-  } catch {
-    return null;
-  }
-  const files = (Array.isArray(raw.files) ? raw.files : []).flatMap((entry: Record<string, unknown>) => {
-    try {
-      const { dev, ino, mtimeMs } = entry;
-      if (!isCount(dev) || !isCount(ino) || !isCount(mtimeMs)) return [];
-      return [{ ...checkFileEntry(entry), dev, ino, mtimeMs }];
-    } catch {
-      return [];
-    }
-  });
-  return { user, files };
 }
 
-/** Writes are serialized and the last one wins, so the file never goes back in time. */
-export class StateWriter {
-  private readonly file: string;
-  private chain: Promise<void> = Promise.resolve();
-
-  constructor(file: string) {
-    this.file = file;
+/** The saved state, with anything malformed left out; null when there is none or it is unreadable. */
+export async function loadState(file: string, log: (line: string) => void): Promise<SavedState | null> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if (errnoCode(error) !== "ENOENT") log(`ignoring ${file}: ${errnoCode(error)}`);
+    return null;
   }
-
-  save(state: SavedState): Promise<void> {
-    const text = JSON.stringify({ version: 1, ...state });
-    this.chain = this.chain.then(() => writeFileAtomic(this.file, text)).catch(() => {});
-    return this.chain;
+  try {
+    const raw = parseJsonObject(text, file);
+    const user = raw.user === null || raw.user === undefined ? null : checkUserName(raw.user);
+    const entries = Array.isArray(raw.files) ? raw.files : [];
+    const files = entries.map(readEntry).filter((entry) => entry !== null);
+    if (files.length < entries.length) log(`ignoring ${entries.length - files.length} malformed entries in ${file}`);
+    return { user, files };
+  } catch (error) {
+    log(`ignoring ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
   }
+}
+
+export function saveState(file: string, state: SavedState): Promise<void> {
+  return writeFileAtomic(file, JSON.stringify({ version: STATE_VERSION, ...state }));
 }

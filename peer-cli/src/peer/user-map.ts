@@ -1,57 +1,58 @@
 /**
- * The local `user – host:port` map. Downloads resolve users here only, so a
- * download never needs the tracker; the file is rewritten on each refresh.
+ * The local `user – host:port` map (`<home>/users.txt`). Downloads resolve
+ * users here only, so a download never needs the tracker.
  */
-import { readFile, stat } from "node:fs/promises";
 import { formatUsersFile, parseUsersFile, type UserAddress } from "@p2p/shared";
 import { EXIT, PeerError } from "../errors.ts";
-import { writeFileAtomic } from "../files/atomic-write.ts";
+import { CachedList } from "./cached-list.ts";
+
+const byName = (a: UserAddress, b: UserAddress) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0);
 
 export class UserMap {
-  private users = new Map<string, UserAddress>();
-  private refreshed: Date | null = null;
-  private readonly file: string;
+  readonly #list: CachedList<UserAddress>;
+  #byName = new Map<string, UserAddress>();
 
   constructor(file: string) {
-    this.file = file;
+    this.#list = new CachedList(file, { parse: (text) => parseUsersFile(text).users, serialize: formatUsersFile });
   }
 
-  /** Starts from the map a previous run left, so downloads work before the first refresh. */
+  get file(): string {
+    return this.#list.file;
+  }
+
   async load(): Promise<void> {
-    try {
-      const [text, info] = await Promise.all([readFile(this.file, "utf8"), stat(this.file)]);
-      this.users = new Map(parseUsersFile(text).users.map((u) => [u.user, u]));
-      this.refreshed = info.mtime;
-    } catch {
-      // No earlier map: start empty.
-    }
+    await this.#list.load();
+    this.#index();
   }
 
   async replace(users: readonly UserAddress[]): Promise<void> {
-    const sorted = [...users].sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
-    await writeFileAtomic(this.file, formatUsersFile(sorted));
-    this.users = new Map(sorted.map((u) => [u.user, u]));
-    this.refreshed = new Date();
+    await this.#list.replace([...users].sort(byName));
+    this.#index();
+  }
+
+  #index(): void {
+    this.#byName = new Map(this.#list.items.map((u) => [u.user, u]));
   }
 
   list(): UserAddress[] {
-    return [...this.users.values()];
+    return [...this.#list.items];
   }
 
   get refreshedAt(): Date | null {
-    return this.refreshed;
+    return this.#list.refreshedAt;
+  }
+
+  find(user: string): UserAddress | undefined {
+    return this.#byName.get(user);
   }
 
   lookup(user: string, refreshSeconds: number): UserAddress {
-    const found = this.users.get(user);
+    const found = this.#byName.get(user);
     if (found) return found;
-    const when = this.refreshed
-      ? `last refreshed ${Math.round((Date.now() - this.refreshed.getTime()) / 1000)} s ago at ${this.refreshed.toLocaleTimeString()}`
+    const refreshed = this.refreshedAt;
+    const when = refreshed
+      ? `last refreshed ${Math.round((Date.now() - refreshed.getTime()) / 1000)} s ago at ${refreshed.toLocaleTimeString()}`
       : "not refreshed yet";
-    throw new PeerError(
-      "unknown-user",
-      `unknown user "${user}" in the local map (${when}; it refreshes every ${refreshSeconds} s)`,
-      EXIT.failed,
-    );
+    throw new PeerError("unknown-user", `unknown user "${user}" in the local map (${when}; it refreshes every ${refreshSeconds} s)`, EXIT.failed);
   }
 }

@@ -7,6 +7,7 @@ import {
   PONG,
   ProtocolFailure,
   parseReplyEnvelope,
+  printable,
   readResult,
   type RequestBody,
   type RequestType,
@@ -18,6 +19,8 @@ export interface TrackerClientOptions {
   url: string;
   /** Runs after every (re)connection, before requests from others are let through. */
   onConnected: () => Promise<void>;
+  /** Runs once requests are let through again, after onConnected. */
+  onReady?: () => void;
   log: (line: string) => void;
   requestTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -34,7 +37,7 @@ interface Pending {
 }
 
 export class TrackerClient {
-  private readonly options: Required<TrackerClientOptions>;
+  private readonly options: Required<Omit<TrackerClientOptions, "onReady">> & Pick<TrackerClientOptions, "onReady">;
   private ws: WebSocket | null = null;
   private ready = false;
   private stopped = false;
@@ -75,14 +78,24 @@ export class TrackerClient {
    * then finds its name free.
    */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
+    this.ready = false;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
     this.failPending(new PeerError("tracker-unreachable", "the peer is shutting down", EXIT.trackerUnreachable));
+    this.firstConnection?.reject(new PeerError("tracker-unreachable", "the peer stopped before the tracker answered", EXIT.trackerUnreachable));
+    this.firstConnection = null;
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    this.ws = null;
+    // Closed whatever its state: a socket still connecting must never open later and say hello.
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
     const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve(), { once: true }));
-    ws.close(1000, "peer stopping");
+    try {
+      ws.close(1000, "peer stopping");
+    } catch {
+      // Already closing.
+    }
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 
@@ -112,6 +125,7 @@ export class TrackerClient {
   }
 
   private open(): void {
+    if (this.stopped) return;
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.options.url);
@@ -132,6 +146,7 @@ export class TrackerClient {
   }
 
   private async onOpen(ws: WebSocket): Promise<void> {
+    if (this.stopped || ws !== this.ws) return;
     this.missedPongs = 0;
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => this.ping(ws), this.options.pingIntervalMs);
@@ -140,13 +155,17 @@ export class TrackerClient {
       // Re-announce before anyone else may use the connection.
       this.ready = false;
       await this.options.onConnected();
+      // Stopped or replaced during the handshake: this socket must not act again.
+      if (this.stopped || ws !== this.ws) return;
       this.ready = true;
       this.attempt = 0;
       if (this.downSince) this.options.log(`connected to tracker ${this.options.url}`);
       this.downSince = null;
       this.firstConnection?.resolve();
       this.firstConnection = null;
+      this.options.onReady?.();
     } catch (error) {
+      if (this.stopped || ws !== this.ws) return;
       this.options.log(`tracker handshake failed: ${errorMessage(error)}`);
       this.firstConnection?.reject(error as Error);
       this.firstConnection = null;
@@ -166,6 +185,7 @@ export class TrackerClient {
   }
 
   private onMessage(data: unknown): void {
+    if (this.stopped) return;
     if (typeof data !== "string") return;
     if (data === PONG) {
       this.missedPongs = 0;
@@ -178,10 +198,10 @@ export class TrackerClient {
       id = typeof reply.id === "number" ? reply.id : null;
       settle = (p) => {
         if (reply.ok) p.resolve(readResult(p.type, reply.result));
-        else p.reject(new PeerError(reply.error.code, reply.error.message));
+        else p.reject(new PeerError(reply.error.code, printable(reply.error.message)));
       };
     } catch (error) {
-      this.options.log(`ignored a malformed message from the tracker: ${errorMessage(error)}`);
+      this.options.log(`ignored a malformed message from the tracker: ${printable(errorMessage(error))}`);
       return;
     }
     const pending = id === null ? undefined : this.pending.get(id);
@@ -192,7 +212,7 @@ export class TrackerClient {
       settle(pending);
     } catch (error) {
       const message = error instanceof ProtocolFailure ? error.message : errorMessage(error);
-      pending.reject(new PeerError("bad-reply", `the tracker's ${pending.type} reply is malformed: ${message}`));
+      pending.reject(new PeerError("bad-reply", `the tracker's ${pending.type} reply is malformed: ${printable(message)}`));
     }
   }
 

@@ -76,11 +76,15 @@ describe("p2p-peer commands", () => {
     expect(missingArgs.code).toBe(2);
   });
 
-  it("reports unregistering paths it never offered without failing", async () => {
-    const result = await p.run("unregister", "P", join(dir, "work", "a.txt"), "/never/offered");
+  it("refuses to unregister a path it does not offer, and then removes nothing", async () => {
+    const refused = await p.run("unregister", "P", join(dir, "work", "a.txt"), "/never/offered");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("nothing was unregistered; 1 of 2 paths are not offered by P:\n  /never/offered");
+    expect(await listed(q)).toEqual([`P : ${join(dir, "work", "a.txt")}`, `P : ${join(dir, "work", "sub", "b.txt")}`]);
+
+    const result = await p.run("unregister", "P", join(dir, "work", "a.txt"));
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`unregistered P : ${join(dir, "work", "a.txt")}`);
-    expect(result.stderr).toContain("not registered by P: /never/offered");
     expect(await listed(q)).toEqual([`P : ${join(dir, "work", "sub", "b.txt")}`]);
   });
 
@@ -107,7 +111,10 @@ describe("p2p-peer commands", () => {
       child.stdin.write("users\n");
       await waitFor("the user map", () => /Q – 127\.0\.0\.1:\d+/.test(screen) && /T – 127\.0\.0\.1:\d+/.test(screen));
       child.stdin.write("help\n");
-      await waitFor("the help text", () => screen.includes("commands:") && screen.includes("exit"));
+      // The help comes from the commands' own definitions, options included.
+      await waitFor("the help text", () => screen.includes("commands (each also takes --help):") && screen.includes("exit"));
+      expect(screen).toMatch(/download <user> <path> <save> \[--force\] \[--single-source\] \[--json\]/);
+      expect(screen).not.toContain("--home");
       child.stdin.write(`list-files\n`);
       await waitFor("the file list", () => screen.includes(`P : ${join(dir, "work", "sub", "b.txt")}`));
       child.stdin.write("exit\n");

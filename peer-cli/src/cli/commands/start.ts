@@ -2,11 +2,14 @@ import { USER_NAME_PATTERN } from "@p2p/shared";
 import { defineCommand } from "citty";
 import { EXIT } from "../../errors.ts";
 import { resolveHome } from "../../peer/home.ts";
-import { Peer } from "../../peer/peer.ts";
-import { usage } from "../context.ts";
+import { startPeer } from "../../peer/start-peer.ts";
+import { usage } from "../env.ts";
 import { runPrompt } from "../prompt.ts";
 
 export const DEFAULT_TRACKER = "ws://127.0.0.1:8787/ws";
+
+/** Exit status after a second Ctrl-C, as shells report a SIGINT. */
+const EXIT_INTERRUPTED = 130;
 
 export default defineCommand({
   meta: { name: "start", description: "Run a peer in the foreground: mini-server, tracker connection, user map and control socket" },
@@ -30,7 +33,7 @@ export default defineCommand({
     }
     const home = resolveHome(args.home);
     const log = (line: string) => process.stderr.write(`[p2p-peer] ${line}\n`);
-    const peer = await Peer.start({
+    const running = await startPeer({
       home,
       tracker: args.tracker ?? process.env.P2P_TRACKER ?? DEFAULT_TRACKER,
       port,
@@ -42,19 +45,23 @@ export default defineCommand({
       log,
       ...testSwitches(),
     });
-    log(`ready: home ${home.dir}, mini-server port ${peer.miniServerPort}, users in ${home.usersFile}`);
+    log(`ready: home ${home.dir}, mini-server port ${running.peer.miniServerPort}, users in ${home.usersFile}`);
 
     let stopping = false;
     const stop = async () => {
-      if (stopping) return;
+      if (stopping) {
+        // A second Ctrl-C: whatever is still closing, leave now.
+        log("stopping at once");
+        process.exit(EXIT_INTERRUPTED);
+      }
       stopping = true;
-      log("stopping");
-      await peer.stop();
+      log("stopping (Ctrl-C again to leave at once)");
+      await running.stop();
       process.exit(EXIT.ok);
     };
     process.on("SIGINT", () => void stop());
     process.on("SIGTERM", () => void stop());
-    if (process.stdin.isTTY) await runPrompt(peer, stop);
+    if (process.stdin.isTTY) await runPrompt(running.peer, stop);
     else await new Promise(() => {});
   },
 });

@@ -1,21 +1,12 @@
-import { defineCommand } from "citty";
-import { commandContext, homeArg, jsonArg, splitFileList, usage, type CommandData } from "../context.ts";
-import { printJson, printUnregistered } from "../output.ts";
+import type { CommandEnv } from "../env.ts";
+import { printUnregistered } from "../output.ts";
+import { fileListCommand } from "./file-list-command.ts";
 
-export default defineCommand({
-  meta: { name: "unregister", description: "Stop offering files" },
-  args: {
-    user: { type: "positional", description: "Your user name", required: true },
-    files: { type: "positional", description: "Files to stop offering, separated by commas or spaces", required: false },
-    ...homeArg,
-    ...jsonArg,
-  },
-  async run({ args, data }) {
-    const ctx = commandContext(data as CommandData, args.home);
-    const files = splitFileList(args._.slice(1));
-    if (files.length === 0) throw usage("name at least one file: unregister <user> <file1, file2, …>");
-    const outcome = await ctx.transport({ cmd: "unregister", user: args.user, paths: files.map(ctx.absolute) });
-    if (args.json) printJson(ctx.output, outcome);
-    else printUnregistered(ctx.output, outcome);
-  },
-});
+export default (env: CommandEnv) =>
+  fileListCommand(env, {
+    name: "unregister",
+    send: (transport, user, paths) => transport({ cmd: "unregister", user, paths }),
+    description: "Stop offering files (every one must be offered by this peer; otherwise nothing changes)",
+    filesDescription: "Files to stop offering",
+    print: printUnregistered,
+  });

@@ -1,0 +1,118 @@
+/**
+ * Builds a running peer from its parts, each started before the next needs
+ * it, and stops them in reverse: the home, the cached maps and the saved
+ * state; the mini-server; the control socket; then the tracker connection.
+ * A part that fails to start stops the ones already running.
+ */
+import { startControlServer, type ControlServer } from "../control/control-server.ts";
+import { EXIT, PeerError, errorMessage } from "../errors.ts";
+import { OfferedFiles } from "../files/offered-files.ts";
+import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
+import { TrackerClient } from "../tracker/tracker-client.ts";
+import { Announcer } from "./announcer.ts";
+import { FileIndex } from "./file-index.ts";
+import { secureHome, type Home } from "./home.ts";
+import { MapRefresh } from "./map-refresh.ts";
+import { Peer } from "./peer.ts";
+import { loadState } from "./saved-state.ts";
+import { UserMap } from "./user-map.ts";
+
+export interface PeerOptions {
+  home: Home;
+  tracker: string;
+  /** Mini-server port; 0 picks a free one. */
+  port: number;
+  /** Address the mini-server binds to. */
+  bind: string;
+  /** Address advertised to other peers instead of the one the tracker sees. */
+  host?: string;
+  /** Claims this name on start, before any file is registered. */
+  user?: string;
+  /** Forget what an earlier run of this home offered. */
+  fresh?: boolean;
+  refreshSeconds: number;
+  log: (line: string) => void;
+  /** Caps uploads; tests and benchmarks only. */
+  throttleBytesPerSecond?: number;
+  /** Serves corrupted pieces; tests only. */
+  corruptRanges?: boolean;
+  /** How often to ping the tracker; three missed pongs count as a lost connection. */
+  pingIntervalMs?: number;
+}
+
+export interface RunningPeer {
+  peer: Peer;
+  /** Stops every part; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
+  const { home, log } = options;
+  for (const note of await secureHome(home)) log(note);
+  const userMap = new UserMap(home.usersFile);
+  const fileIndex = new FileIndex(home.filesFile);
+  await Promise.all([userMap.load(), fileIndex.load()]);
+  const saved = options.fresh ? null : await loadState(home.stateFile, log);
+
+  const stops: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    const files = new OfferedFiles();
+    const miniServer = await startMiniServerOn(options, files);
+    stops.push(() => miniServer.close());
+    log(`mini-server listening on ${options.bind}:${miniServer.port}`);
+
+    // Runs on every (re)connection: hello, then the name and files, then fresh maps.
+    const announce = async (): Promise<void> => {
+      await tracker.handshake("hello", { port: miniServer.port, ...(options.host ? { host: options.host } : {}) });
+      await announcer.reclaim();
+      await maps.duringHandshake();
+    };
+    const tracker = new TrackerClient({
+      url: options.tracker,
+      log,
+      onConnected: announce,
+      onReady: () => void announcer.flush(),
+      ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
+    });
+    const announcer = new Announcer({ files, tracker, stateFile: home.stateFile, log, ...(options.user ? { user: options.user } : {}) });
+    if (saved) announcer.restore(saved);
+    const maps = new MapRefresh({ tracker, userMap, fileIndex, refreshSeconds: options.refreshSeconds, log });
+
+    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, log });
+    const control: ControlServer = await startControlServer(home.controlSocket, (request, emit, signal) => peer.handle(request, emit, signal));
+    stops.push(() => control.close());
+
+    stops.push(() => tracker.stop());
+    stops.push(() => maps.stop());
+    try {
+      await tracker.start();
+    } catch (error) {
+      if (announcer.isFatal(error)) throw error;
+      log(`${errorMessage(error)}; retrying in the background (downloads still work from ${home.usersFile})`);
+    }
+    maps.start();
+    let stopping: Promise<void> | undefined;
+    return { peer, stop: () => (stopping ??= stopAll()) };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function startMiniServerOn(options: PeerOptions, files: OfferedFiles): Promise<MiniServer> {
+  try {
+    return await startMiniServer({
+      files,
+      port: options.port,
+      host: options.bind,
+      log: options.log,
+      ...(options.throttleBytesPerSecond ? { throttleBytesPerSecond: options.throttleBytesPerSecond } : {}),
+      ...(options.corruptRanges ? { corruptRanges: true } : {}),
+    });
+  } catch (error) {
+    throw new PeerError("port-unavailable", `cannot start the mini-server on port ${options.port}: ${errorMessage(error)}`, EXIT.failed);
+  }
+}
