@@ -1,0 +1,108 @@
+/**
+ * The peer's tracker session at the moments the real tracker cannot be held
+ * at: a stop in the middle of the handshake, and a download that finishes
+ * while a reconnect's handshake is still running.
+ */
+import { writeFile } from "node:fs/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { fingerprintFile } from "../src/files/fingerprint.ts";
+import { OfferedFiles } from "../src/files/offered-files.ts";
+import { Announcer } from "../src/peer/announcer.ts";
+import { TrackerClient } from "../src/tracker/tracker-client.ts";
+import { eventually, useSocketFixture } from "./helpers.ts";
+import { ScriptedTracker } from "./scripted-tracker.ts";
+
+const fixture = useSocketFixture("p2p-session-");
+const stops: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+async function scripted(): Promise<ScriptedTracker> {
+  const tracker = await ScriptedTracker.start();
+  stops.push(() => tracker.close());
+  return tracker;
+}
+
+describe("TrackerClient.stop()", () => {
+  it("during the handshake leaves no live socket: the handshake goes no further and the client never reports connected", async () => {
+    const tracker = await scripted();
+    let openGate: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let helloAnswered = false;
+    const client = new TrackerClient({
+      url: tracker.url,
+      log: () => {},
+      onConnected: async () => {
+        await client.handshake("hello", { port: 4000 });
+        helloAnswered = true;
+        // Work between requests (re-hashing files, writing the maps) while the peer is told to stop.
+        await gate;
+      },
+    });
+    const started = client.start().catch((error: unknown) => error);
+    const hello = await tracker.next((r) => r.type === "hello", "hello");
+    await eventually(() => helloAnswered, "hello to be answered");
+
+    await client.stop();
+    openGate();
+
+    expect(await started).toBeInstanceOf(Error);
+    await eventually(() => hello.socket.readyState === hello.socket.CLOSED, "the client's socket to close");
+    expect(client.connected).toBe(false);
+    expect(tracker.received.map((r) => r.type)).toEqual(["hello"]);
+  });
+
+  it("while still connecting never lets the socket open later and say hello", async () => {
+    const tracker = await scripted();
+    const client = new TrackerClient({ url: tracker.url, log: () => {}, onConnected: async () => void (await client.handshake("hello", { port: 4000 })) });
+    const started = client.start().catch((error: unknown) => error);
+    await client.stop();
+    expect(await started).toBeInstanceOf(Error);
+    // Give a socket that slipped through every chance to speak: wait for the server to see it close, if it ever opened.
+    await eventually(() => tracker.sockets.every((s) => s.readyState === s.CLOSED), "every socket the server saw to be closed");
+    expect(tracker.received).toEqual([]);
+    expect(client.connected).toBe(false);
+  });
+});
+
+describe("a download that finishes during a reconnect's handshake", () => {
+  it("is announced as soon as the handshake is done, not at the next reconnect", async () => {
+    const tracker = await scripted();
+    const path = fixture.tempPath("downloaded.bin");
+    await writeFile(path, "bytes that arrived while the handshake was running");
+    const file = { path, ...(await fingerprintFile(path)) };
+
+    let announcer: Announcer | undefined;
+    const client = new TrackerClient({
+      url: tracker.url,
+      log: () => {},
+      onConnected: async () => {
+        await client.handshake("hello", { port: 4000 });
+        await announcer?.reclaim();
+      },
+      onReady: () => void announcer?.flush(),
+    });
+    announcer = new Announcer({ files: new OfferedFiles(), tracker: client, stateFile: fixture.tempPath("state.json"), log: () => {}, user: "Late" });
+    stops.push(() => client.stop());
+
+    tracker.hold("register");
+    const started = client.start();
+    const reclaim = await tracker.next((r) => r.type === "register", "the reclaiming register");
+    expect(reclaim.body.files).toEqual([]);
+
+    // The handshake is still waiting for the tracker when the download completes.
+    const outcome = await announcer.offerDownloaded(file);
+    expect(outcome.registeredAs).toBeNull();
+    expect(outcome.registerError).toMatch(/registered when the tracker is back/);
+
+    tracker.release("register");
+    tracker.answer(reclaim);
+    await started;
+    const announced = await tracker.next(
+      (r) => r.type === "register" && JSON.stringify(r.body.files).includes(path),
+      "the downloaded file to be registered",
+    );
+    expect(announced.body).toMatchObject({ user: "Late", files: [{ path, size: file.size, sha256: file.sha256 }] });
+  });
+});
