@@ -1,9 +1,8 @@
 /** What a registered file looked like, so later reads can tell whether it is still the same file. */
 import { createHash } from "node:crypto";
-import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 import { PeerError } from "../errors.ts";
 import { errnoCode } from "./errno.ts";
+import { openRegularFile } from "./open-regular.ts";
 
 export interface FileFingerprint {
   size: number;
@@ -13,21 +12,18 @@ export interface FileFingerprint {
   mtimeMs: number;
 }
 
-/**
- * O_NONBLOCK so that a FIFO (or other special file) answers at once and is
- * then rejected by fstat, instead of blocking a libuv thread until a writer
- * shows up. It has no effect on regular files and does not exist on Windows.
- */
-export const OPEN_READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-
 const CHUNK_BYTES = 256 * 1024;
 
 export async function fingerprintFile(path: string): Promise<FileFingerprint> {
-  const handle = await openForReading(path);
+  const opened = await openRegularFile(path);
+  if (!opened.ok) {
+    if (opened.problem === "missing") throw new PeerError("missing", `no such file: ${path}`);
+    if (opened.problem === "denied") throw new PeerError("unreadable", `permission denied: ${path}`);
+    if (opened.problem === "not-a-file") throw new PeerError("not-a-file", `not a regular file: ${path}`);
+    throw new PeerError("unreadable", `cannot open ${path}: ${opened.code}`);
+  }
+  const { handle, stats: stat } = opened;
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new PeerError("not-a-file", `not a regular file: ${path}`);
-
     const hash = createHash("sha256");
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     // Read one byte past the expected end: a file that keeps growing must not
@@ -62,16 +58,4 @@ export function sameFile(
   b: { size: number; dev: number; ino: number; mtimeMs: number },
 ): boolean {
   return a.size === b.size && a.dev === b.dev && a.ino === b.ino && a.mtimeMs === b.mtimeMs;
-}
-
-async function openForReading(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, OPEN_READ_FLAGS);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code === "ENOENT" || code === "ENOTDIR") throw new PeerError("missing", `no such file: ${path}`);
-    if (code === "EACCES" || code === "EPERM") throw new PeerError("unreadable", `permission denied: ${path}`);
-    if (code === "EISDIR") throw new PeerError("not-a-file", `not a regular file: ${path}`);
-    throw new PeerError("unreadable", `cannot open ${path}: ${code}`);
-  }
 }

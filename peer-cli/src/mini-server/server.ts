@@ -3,7 +3,7 @@
  * protocol in @p2p/shared's transfer.ts. A connection carries one `get`, or
  * any number of `pieces` and `range` requests answered in order.
  */
-import { open, stat, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import net from "node:net";
 import { pipeline } from "node:stream/promises";
 import {
@@ -18,9 +18,9 @@ import {
   type TransferRequest,
 } from "@p2p/shared";
 import { errorMessage } from "../errors.ts";
-import { OPEN_READ_FLAGS, sameFile } from "../files/fingerprint.ts";
 import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
+import { openOffered as openChecked } from "./open-offered.ts";
 import { PieceMapFailure, PieceMaps } from "./piece-maps.ts";
 import { throttle } from "./throttle.ts";
 
@@ -147,26 +147,9 @@ export async function startMiniServer(options: MiniServerOptions): Promise<MiniS
    * registered; undefined after answering changed or error.
    */
   async function openOffered(socket: net.Socket, offered: OfferedFile): Promise<FileHandle | undefined> {
-    const { path } = offered;
-    let handle: FileHandle;
-    try {
-      handle = await open(path, OPEN_READ_FLAGS);
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === "ENOENT" || code === "ENOTDIR") replyChanged(socket, path);
-      else reply(socket, { status: "error", message: `the peer cannot read ${path}: ${code}` });
-      return undefined;
-    }
-    try {
-      // Compare the handle we will read from, not the path: a file or symlink
-      // swapped in after this check cannot change what gets sent.
-      const stats = await handle.stat();
-      if (stats.isFile() && sameFile(offered, stats)) return handle;
-      replyChanged(socket, path);
-    } catch (error) {
-      reply(socket, { status: "error", message: `the peer cannot read ${path}: ${errnoCode(error)}` });
-    }
-    await handle.close().catch(() => {});
+    const opened = await openChecked(offered);
+    if ("handle" in opened) return opened.handle;
+    reply(socket, opened.refusal);
     return undefined;
   }
 
@@ -280,20 +263,10 @@ export async function startMiniServer(options: MiniServerOptions): Promise<MiniS
     try {
       let digests: Buffer;
       try {
-        const stats = await stat(path);
-        if (!stats.isFile() || !sameFile(offered, stats)) {
-          replyChanged(socket, path);
-          return false;
-        }
         digests = await pieceMaps.get(offered);
       } catch (error) {
-        if (error instanceof PieceMapFailure) {
-          reply(socket, { status: error.status, message: error.message });
-        } else {
-          const code = errnoCode(error);
-          if (code === "ENOENT" || code === "ENOTDIR") replyChanged(socket, path);
-          else reply(socket, { status: "error", message: `the peer cannot read ${path}: ${code}` });
-        }
+        if (!(error instanceof PieceMapFailure)) throw error;
+        reply(socket, { status: error.status, message: error.message });
         return false;
       }
       if (socket.destroyed) return false;
@@ -472,13 +445,6 @@ function drain(socket: net.Socket): Promise<void> {
 }
 
 const closedError = (): Error => Object.assign(new Error("the client went away"), { code: "ECONNRESET" });
-
-function replyChanged(socket: net.Socket, path: string): void {
-  reply(socket, {
-    status: "changed",
-    message: `${path} changed on disk since it was registered; its owner must register it again`,
-  });
-}
 
 /** Sends a final header and closes our side, still draining the client's input so it can read the answer. */
 function reply(socket: net.Socket, header: TransferHeader): void {
