@@ -5,16 +5,17 @@
  * handle checked to be the registered file.
  */
 import type { FileHandle } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
 import type { RangeHeader, TransferHeader } from "@p2p/shared";
 import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import type { ClientSocket } from "./client-socket.ts";
 import { openOffered } from "./open-offered.ts";
-import { throttle } from "./throttle.ts";
 
 export interface BodyOptions {
-  /** Caps each upload's rate; for tests and benchmarks only. */
+  /**
+   * Caps each answer's rate; for tests and benchmarks only (P2P_TEST_THROTTLE_BPS),
+   * to make transfers slow enough to interrupt.
+   */
   bytesPerSecond?: number;
   /** Flips the first byte of every range body; for tests and benchmarks only. */
   corruptRanges?: boolean;
@@ -45,11 +46,8 @@ export async function answerGet(client: ClientSocket, offered: OfferedFile, opti
       return;
     }
     client.header(header);
-    // Bounded by `end`, so a file that grew since registration sends only
-    // the registered bytes; the stream closes the handle when it is done.
-    const body = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: CHUNK_BYTES });
-    if (options.bytesPerSecond) await pipeline(body, throttle(options.bytesPerSecond), client.socket);
-    else await pipeline(body, client.socket);
+    await sendBytes(client, handle, 0, size, { ...options, corruptRanges: false });
+    client.end();
     client.log(`sent ${path} (${size} bytes) to ${client.remote}`);
   } catch (error) {
     client.log(`sending ${path} to ${client.remote} stopped: ${errnoCode(error)}`);
@@ -94,7 +92,10 @@ export async function answerRange(
   }
 }
 
-/** Exactly `length` bytes of the handle from `offset`, with backpressure. */
+/**
+ * Exactly `length` bytes of the handle from `offset`, with backpressure, so a
+ * file that grew since registration still sends only the registered bytes.
+ */
 async function sendBytes(client: ClientSocket, handle: FileHandle, offset: number, length: number, options: BodyOptions): Promise<void> {
   const { bytesPerSecond } = options;
   const chunkBytes = bytesPerSecond ? THROTTLED_CHUNK_BYTES : CHUNK_BYTES;
