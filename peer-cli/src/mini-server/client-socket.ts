@@ -2,11 +2,13 @@
  * Writing to one client of the mini-server: header lines, final answers and
  * body chunks with backpressure, and the idle timeout that drops a client
  * gone quiet. Every answer writes through here, so none of them handles a
- * raw socket's buffering or closing on its own.
+ * raw socket's buffering or closing on its own, and what the client takes is
+ * counted in one place for admission to judge.
  */
 import type net from "node:net";
 import { encodeLine, type TransferHeader } from "@p2p/shared";
 import { errnoCode } from "../files/errno.ts";
+import { Progress, type ProgressRules } from "./progress.ts";
 
 /** One of a connection's two send buffers. */
 export interface ChunkSlot {
@@ -19,13 +21,16 @@ export class ClientSocket {
   readonly socket: net.Socket;
   /** address:port, for logs. */
   readonly remote: string;
+  readonly progress: Progress;
   readonly #idleTimeoutMs: number;
   readonly #log: (line: string) => void;
   #slots: [ChunkSlot, ChunkSlot] | undefined;
 
-  constructor(socket: net.Socket, idleTimeoutMs: number, log: (line: string) => void) {
+  constructor(socket: net.Socket, options: { idleTimeoutMs: number; progress: ProgressRules; log: (line: string) => void }) {
+    const { idleTimeoutMs, log } = options;
     this.socket = socket;
     this.remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    this.progress = new Progress(options.progress);
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#log = log;
     // Clients vanish mid-transfer all the time; that is not our failure.
@@ -81,7 +86,12 @@ export class ClientSocket {
     if (this.gone) return { drained: Promise.reject(closedError()), released: Promise.resolve() };
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => (release = resolve));
-    const flowing = this.socket.write(chunk, () => release());
+    const bytes = chunk.length;
+    this.progress.wrote(bytes);
+    const flowing = this.socket.write(chunk, (error) => {
+      if (!error) this.progress.taken(bytes);
+      release();
+    });
     return { drained: flowing ? Promise.resolve() : this.#drain(), released };
   }
 

@@ -26,8 +26,10 @@ export interface ServeContext {
 export async function serveConnection(client: ClientSocket, context: ServeContext): Promise<void> {
   const requests = new RequestLines(client.socket);
   for (let first = true; ; first = false) {
+    client.progress.waiting();
     // The first request has an absolute deadline; later ones only the idle timeout.
     const next = await requests.next(first ? context.headerTimeoutMs : undefined);
+    client.progress.answering();
     if (next === "closed") return;
     if (next === "ended" && !first) {
       // The client has asked all it wanted and everything is answered.
