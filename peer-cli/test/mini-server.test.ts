@@ -78,7 +78,7 @@ function rawGet(port: number, path: string, keepBody = true, localAddress = HOST
         header = parseTransferHeader(head.subarray(0, newline).toString("utf8"));
       } catch (error) {
         socket.destroy();
-        reject(error as Error);
+        reject(error);
         return;
       }
       takeBody(head.subarray(newline + 1));
