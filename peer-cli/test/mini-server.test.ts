@@ -53,9 +53,9 @@ interface GetReply {
  * A bare `get` client: sends the request line, reads the header line, then
  * counts and hashes everything that follows until the server closes.
  */
-function rawGet(port: number, path: string, keepBody = true): Promise<GetReply> {
+function rawGet(port: number, path: string, keepBody = true, localAddress = HOST): Promise<GetReply> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: HOST, port }, () => socket.write(getLine(path)));
+    const socket = net.connect({ host: HOST, port, localAddress }, () => socket.write(getLine(path)));
     let head: Buffer = Buffer.alloc(0);
     let header: TransferHeader | undefined;
     const hash: Hash = createHash("sha256");
@@ -78,7 +78,7 @@ function rawGet(port: number, path: string, keepBody = true): Promise<GetReply> 
         header = parseTransferHeader(head.subarray(0, newline).toString("utf8"));
       } catch (error) {
         socket.destroy();
-        reject(error as Error);
+        reject(error);
         return;
       }
       takeBody(head.subarray(newline + 1));
@@ -204,7 +204,8 @@ describe("serving registered files", () => {
     const path = await offer(files, "popular.bin", data);
     const server = await serve(files);
 
-    const replies = await Promise.all(Array.from({ length: 20 }, () => rawGet(server.port, path, false)));
+    // Twenty downloaders on twenty addresses: one address alone gets only its share of connections.
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => rawGet(server.port, path, false, `127.0.0.${i + 1}`)));
 
     for (const reply of replies) expectFile(reply, data);
     await eventually(() => server.activeTransfers() === 0, "all transfers finished");
@@ -289,15 +290,18 @@ describe("refusing bad requests", () => {
   it("answers busy beyond maxConnections, and serves again once a slot frees up", async () => {
     const files = new OfferedFiles();
     const path = await offer(files, "file.txt", Buffer.from("content"));
-    const server = await serve(files, { maxConnections: 2 });
+    // A long grace: the two silent connections never give way to a newcomer here.
+    const server = await serve(files, { maxConnections: 2, idleGraceMs: 60_000 });
 
-    const idle: net.Socket[] = [];
-    for (let i = 0; i < 2; i++) {
+    const openSilent = async (): Promise<net.Socket> => {
       const socket = net.connect({ host: HOST, port: server.port });
       socket.on("error", () => {});
+      cleanups.push(() => void socket.destroy());
       await new Promise((resolve) => socket.once("connect", resolve));
-      idle.push(socket);
-    }
+      return socket;
+    };
+    const first = await openSilent();
+    await openSilent();
 
     expect(onlyHeader(await rawExchange(server.port, getLine(path))).status).toBe("busy");
     // A downloader's connection is refused the same way.
@@ -306,14 +310,13 @@ describe("refusing bad requests", () => {
     expect(error.code).toBe("busy");
     expect(error.message).toBe("the peer is serving 2 connections; try again later");
 
-    idle[0]!.destroy();
+    first.destroy();
     let reply = "";
     await eventually(async () => {
       reply = (await rawExchange(server.port, getLine(path))).toString();
       return !reply.includes('"busy"');
     }, "a slot is free again");
     expect(reply.endsWith("\ncontent")).toBe(true);
-    idle[1]!.destroy();
   });
 
   it("close() stops listening and drops open connections", async () => {

@@ -1,9 +1,8 @@
 /** What a registered file looked like, so later reads can tell whether it is still the same file. */
 import { createHash } from "node:crypto";
-import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 import { PeerError } from "../errors.ts";
 import { errnoCode } from "./errno.ts";
+import { openRegularFile } from "./open-regular.ts";
 
 export interface FileFingerprint {
   size: number;
@@ -25,22 +24,19 @@ export interface FileFingerprint {
  */
 const RACY_WINDOW_MS = 2000;
 
-/**
- * O_NONBLOCK so that a FIFO (or other special file) answers at once and is
- * then rejected by fstat, instead of blocking a libuv thread until a writer
- * shows up. It has no effect on regular files and does not exist on Windows.
- */
-export const OPEN_READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-
 const CHUNK_BYTES = 256 * 1024;
 
 export async function fingerprintFile(path: string): Promise<FileFingerprint> {
   const hashedAt = Date.now();
-  const handle = await openForReading(path);
+  const opened = await openRegularFile(path);
+  if (!opened.ok) {
+    if (opened.problem === "missing") throw new PeerError("missing", `no such file: ${path}`);
+    if (opened.problem === "denied") throw new PeerError("unreadable", `permission denied: ${path}`);
+    if (opened.problem === "not-a-file") throw new PeerError("not-a-file", `not a regular file: ${path}`);
+    throw new PeerError("unreadable", `cannot open ${path}: ${opened.code}`);
+  }
+  const { handle, stats: stat } = opened;
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new PeerError("not-a-file", `not a regular file: ${path}`);
-
     const hash = createHash("sha256");
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     // Read one byte past the expected end: a file that keeps growing must not
@@ -60,7 +56,7 @@ export async function fingerprintFile(path: string): Promise<FileFingerprint> {
 
     // A same-size rewrite during hashing shows up only as a new mtime.
     const after = await handle.stat();
-    if (read !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs) {
+    if (read !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs || after.ctimeMs !== stat.ctimeMs) {
       throw new PeerError("changed", `${path} changed while it was being read; try again`);
     }
     return {
@@ -93,16 +89,4 @@ export function sameFile(
 export function stillValid(fingerprint: FileFingerprint, now: { size: number; dev: number; ino: number; mtimeMs: number; ctimeMs: number }): boolean {
   const racy = Math.max(fingerprint.mtimeMs, fingerprint.ctimeMs) >= fingerprint.hashedAt - RACY_WINDOW_MS;
   return !racy && sameFile(fingerprint, now) && fingerprint.ctimeMs === now.ctimeMs;
-}
-
-async function openForReading(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, OPEN_READ_FLAGS);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code === "ENOENT" || code === "ENOTDIR") throw new PeerError("missing", `no such file: ${path}`);
-    if (code === "EACCES" || code === "EPERM") throw new PeerError("unreadable", `permission denied: ${path}`);
-    if (code === "EISDIR") throw new PeerError("not-a-file", `not a regular file: ${path}`);
-    throw new PeerError("unreadable", `cannot open ${path}: ${code}`);
-  }
 }

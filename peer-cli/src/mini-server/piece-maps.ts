@@ -3,19 +3,20 @@
  * per registered version of a file and kept in a small LRU cache.
  */
 import { createHash, type Hash } from "node:crypto";
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { PIECE_HASH_BYTES, pieceCountFor, pieceSizeFor } from "@p2p/shared";
-import { OPEN_READ_FLAGS, sameFile, type FileFingerprint } from "../files/fingerprint.ts";
+import { sameFile, type FileFingerprint } from "../files/fingerprint.ts";
 import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
+import { changedRefusal, openOffered, unreadableRefusal, type Refusal } from "./open-offered.ts";
 
 /** Why a piece map could not be made; `status` is the transfer status to answer with. */
 export class PieceMapFailure extends Error {
-  readonly status: "changed" | "error";
-  constructor(status: "changed" | "error", message: string) {
-    super(message);
+  readonly status: Refusal["status"];
+  constructor(refusal: Refusal) {
+    super(refusal.message);
     this.name = "PieceMapFailure";
-    this.status = status;
+    this.status = refusal.status;
   }
 }
 
@@ -60,9 +61,21 @@ export class PieceMaps {
 
   /**
    * The count × 32 bytes of piece digests of `file` as registered. Rejects
-   * with PieceMapFailure when the file on disk is no longer that version.
+   * with PieceMapFailure when the file on disk is no longer that version,
+   * checked on every call, cached or not.
    */
-  get(file: OfferedFile): Promise<Buffer> {
+  async get(file: OfferedFile): Promise<Buffer> {
+    const opened = await openOffered(file);
+    if ("refusal" in opened) throw new PieceMapFailure(opened.refusal);
+    try {
+      return await this.#digests(file, opened.handle);
+    } finally {
+      await opened.handle.close().catch(() => {});
+    }
+  }
+
+  /** Cached, or computed from `handle`, which stays open until the computation settles. */
+  #digests(file: OfferedFile, handle: FileHandle): Promise<Buffer> {
     const fingerprint = fingerprintKey(file);
     const cached = this.#entries.get(file.path);
     if (cached !== undefined) {
@@ -78,7 +91,7 @@ export class PieceMaps {
     const entry: Entry = {
       fingerprint,
       bytes: pieceCountFor(file.size, pieceSizeFor(file.size)) * PIECE_HASH_BYTES,
-      digests: computePieceMap(file),
+      digests: computePieceMap(file, handle),
     };
     // A failure is not remembered: the next request tries again.
     entry.digests.catch(() => {
@@ -104,56 +117,43 @@ export class PieceMaps {
   }
 }
 
-/** Reads the file once, hashing each piece and the whole file. */
-async function computePieceMap(file: OfferedFile): Promise<Buffer> {
+/** Reads the file once from `handle`, hashing each piece and the whole file. */
+async function computePieceMap(file: OfferedFile, handle: FileHandle): Promise<Buffer> {
   const { path, size } = file;
-  const changed = (): PieceMapFailure =>
-    new PieceMapFailure("changed", `${path} changed on disk since it was registered; its owner must register it again`);
-  const unreadable = (error: unknown): PieceMapFailure => new PieceMapFailure("error", `the peer cannot read ${path}: ${errnoCode(error)}`);
+  const changed = (): PieceMapFailure => new PieceMapFailure(changedRefusal(path));
+  const unreadable = (error: unknown): PieceMapFailure => new PieceMapFailure(unreadableRefusal(path, errnoCode(error)));
 
-  let handle: FileHandle;
-  try {
-    handle = await open(path, OPEN_READ_FLAGS);
-  } catch (error) {
-    const code = errnoCode(error);
-    throw code === "ENOENT" || code === "ENOTDIR" ? changed() : unreadable(error);
-  }
-  try {
-    const before = await handle.stat();
-    if (!before.isFile() || !sameFile(file, before)) throw changed();
-
-    const pieceSize = pieceSizeFor(size);
-    const digests = Buffer.alloc(pieceCountFor(size, pieceSize) * PIECE_HASH_BYTES);
-    const whole = createHash("sha256");
-    const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(size, 1)));
-    let piece: Hash = createHash("sha256");
-    let pieceIndex = 0;
-    let inPiece = 0;
-    let position = 0;
-    while (position < size) {
-      // Never straddles a piece boundary: piece sizes are multiples of READ_BYTES.
-      const want = Math.min(buffer.length, size - position, pieceSize - inPiece);
-      const { bytesRead } = await handle.read(buffer, 0, want, position).catch((error: unknown) => {
-        throw unreadable(error);
-      });
-      if (bytesRead === 0) throw changed();
-      const bytes = buffer.subarray(0, bytesRead);
-      whole.update(bytes);
-      piece.update(bytes);
-      position += bytesRead;
-      inPiece += bytesRead;
-      if (inPiece === pieceSize || position === size) {
-        piece.digest().copy(digests, pieceIndex * PIECE_HASH_BYTES);
-        pieceIndex++;
-        piece = createHash("sha256");
-        inPiece = 0;
-      }
+  const pieceSize = pieceSizeFor(size);
+  const digests = Buffer.alloc(pieceCountFor(size, pieceSize) * PIECE_HASH_BYTES);
+  const whole = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(size, 1)));
+  let piece: Hash = createHash("sha256");
+  let pieceIndex = 0;
+  let inPiece = 0;
+  let position = 0;
+  while (position < size) {
+    // Never straddles a piece boundary: piece sizes are multiples of READ_BYTES.
+    const want = Math.min(buffer.length, size - position, pieceSize - inPiece);
+    const { bytesRead } = await handle.read(buffer, 0, want, position).catch((error: unknown) => {
+      throw unreadable(error);
+    });
+    if (bytesRead === 0) throw changed();
+    const bytes = buffer.subarray(0, bytesRead);
+    whole.update(bytes);
+    piece.update(bytes);
+    position += bytesRead;
+    inPiece += bytesRead;
+    if (inPiece === pieceSize || position === size) {
+      piece.digest().copy(digests, pieceIndex * PIECE_HASH_BYTES);
+      pieceIndex++;
+      piece = createHash("sha256");
+      inPiece = 0;
     }
-
-    const after = await handle.stat();
-    if (!sameFile(file, after) || whole.digest("hex") !== file.sha256) throw changed();
-    return digests;
-  } finally {
-    await handle.close().catch(() => {});
   }
+
+  const after = await handle.stat().catch((error: unknown) => {
+    throw unreadable(error);
+  });
+  if (!sameFile(file, after) || whole.digest("hex") !== file.sha256) throw changed();
+  return digests;
 }
