@@ -1,0 +1,266 @@
+/**
+ * One whole download against real mini-servers and real files: who may write
+ * the part file, what --force may replace, a frozen holder beside a healthy
+ * source, and a disk that refuses the bytes.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { lstat, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import net from "node:net";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { FileListing, UserAddress } from "@p2p/shared";
+import { describe, expect, it } from "vitest";
+import { downloadFile, type DownloadRequest, type SourceDirectory } from "../src/download/download-file.ts";
+import { partPathOf } from "../src/download/part-file.ts";
+import { OfferedFiles } from "../src/files/offered-files.ts";
+import type { MiniServerOptions } from "../src/mini-server/server.ts";
+import { peerError, sha256, useSocketFixture } from "./helpers.ts";
+
+const HOST = "127.0.0.1";
+const MiB = 1024 * 1024;
+
+const fixture = useSocketFixture("p2p-download-");
+const { cleanups, tempPath, serve, offer } = fixture;
+
+interface Holder {
+  user: string;
+  port: number;
+  path: string;
+}
+
+/** `data` offered by one mini-server per entry of `holders`. */
+async function holdersOf(data: Buffer, holders: Array<{ user: string; options?: Partial<MiniServerOptions> }>): Promise<Holder[]> {
+  return Promise.all(
+    holders.map(async ({ user, options }) => {
+      const files = new OfferedFiles();
+      const path = await offer(files, `${user}.bin`, data);
+      const server = await serve(files, options);
+      return { user, port: server.port, path };
+    }),
+  );
+}
+
+function directoryOf(data: Buffer, holders: readonly Holder[]): SourceDirectory {
+  const users: UserAddress[] = holders.map((h) => ({ user: h.user, host: HOST, port: h.port }));
+  const listings: FileListing[] = holders.map((h) => ({ user: h.user, path: h.path, size: data.length, sha256: sha256(data) }));
+  return {
+    lookup: (user) => {
+      const found = users.find((u) => u.user === user);
+      if (!found) throw new Error(`unknown user ${user}`);
+      return found;
+    },
+    find: (user) => users.find((u) => u.user === user),
+    listing: (user, path) => listings.find((l) => l.user === user && l.path === path),
+    holders: (hash, size) => listings.filter((l) => l.sha256 === hash && l.size === size),
+  };
+}
+
+const request = (holder: Holder, save: string, extra: Partial<DownloadRequest> = {}): DownloadRequest => ({
+  user: holder.user,
+  path: holder.path,
+  save,
+  force: false,
+  singleSource: false,
+  self: "Me",
+  ...extra,
+});
+
+/** TCP sockets this process has open right now. */
+const openSockets = () => process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap").length;
+
+describe("the part file belongs to one download", () => {
+  it("refuses a second download to the same file reached through a symlinked folder, which then saves exactly the source's bytes", async () => {
+    const data = randomBytes(4 * MiB);
+    const [slow] = await holdersOf(data, [{ user: "Slow", options: { throttleBytesPerSecond: 4 * MiB } }]);
+    const directory = directoryOf(data, [slow!]);
+    const real = tempPath("real");
+    await mkdir(real);
+    const link = tempPath("link");
+    await symlink(real, link);
+
+    const first = downloadFile(directory, request(slow!, join(real, "film.bin")));
+    // The first download holds the lock while it fetches; the second reaches the same file another way.
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(partPathOf(join(real, "film.bin"))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const second = await peerError(downloadFile(directory, request(slow!, join(link, "film.bin"))));
+    expect(second.code).toBe("locked");
+    expect(second.message).toContain("a download to");
+    expect(second.message).toContain("is already running");
+
+    const result = await first;
+    const saved = await readFile(join(real, "film.bin"));
+    expect(sha256(saved)).toBe(sha256(data));
+    expect(result.file.sha256).toBe(sha256(data));
+    const info = await lstat(join(real, "film.bin"));
+    expect({ ino: result.file.ino, size: result.file.size, mtimeMs: result.file.mtimeMs }).toEqual({ ino: info.ino, size: info.size, mtimeMs: info.mtimeMs });
+    expect((await readdir(real)).sort()).toEqual(["film.bin"]);
+  });
+
+  it("takes over a lock left by a process that no longer exists", async () => {
+    const data = randomBytes(300_000);
+    const [source] = await holdersOf(data, [{ user: "Src" }]);
+    const save = tempPath("stale.bin");
+    const dead = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
+    await writeFile(`${save}.part.lock`, JSON.stringify({ pid: Number(dead.stdout.trim()), host: hostname(), token: "gone" }));
+    await downloadFile(directoryOf(data, [source!]), request(source!, save));
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+    expect(existsSync(`${save}.part.lock`)).toBe(false);
+  });
+});
+
+describe("--force", () => {
+  const canMknod = process.getuid?.() === 0;
+
+  it("never replaces a FIFO, a symlink or a device, and leaves each as it was", async () => {
+    const data = randomBytes(100_000);
+    const [source] = await holdersOf(data, [{ user: "Src" }]);
+    const directory = directoryOf(data, [source!]);
+    const fifo = tempPath("fifo");
+    execFileSync("mkfifo", [fifo]);
+    const target = tempPath("target.txt");
+    await writeFile(target, "keep me");
+    const link = tempPath("link");
+    await symlink(target, link);
+    const targets: Array<[string, string]> = [
+      [fifo, "FIFO"],
+      [link, "symlink"],
+    ];
+    if (canMknod) {
+      const device = tempPath("null");
+      execFileSync("mknod", [device, "c", "1", "3"]);
+      targets.push([device, "device"]);
+    }
+    for (const [path, kind] of targets) {
+      const error = await peerError(downloadFile(directory, request(source!, path, { force: true })));
+      expect(error.message).toContain(`${path} is a ${kind}; only a regular file can be replaced`);
+      const after = await lstat(path);
+      expect(kind === "FIFO" ? after.isFIFO() : kind === "symlink" ? after.isSymbolicLink() : after.isCharacterDevice()).toBe(true);
+    }
+    expect(await readFile(target, "utf8")).toBe("keep me");
+  });
+
+  it("replaces a regular file", async () => {
+    const data = randomBytes(100_000);
+    const [source] = await holdersOf(data, [{ user: "Src" }]);
+    const save = tempPath("old.bin");
+    await writeFile(save, "old");
+    await downloadFile(directoryOf(data, [source!]), request(source!, save, { force: true }));
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+  });
+
+  it("is needed for a file that appears under the name while downloading, which is then kept as it is", async () => {
+    const data = randomBytes(2 * MiB);
+    const [slow] = await holdersOf(data, [{ user: "Slow", options: { throttleBytesPerSecond: 4 * MiB } }]);
+    const save = tempPath("raced.bin");
+    const running = downloadFile(directoryOf(data, [slow!]), request(slow!, save));
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(partPathOf(save)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await writeFile(save, "someone else's");
+    const error = await peerError(running);
+    expect(error.code).toBe("exists");
+    expect(error.message).toContain("appeared while downloading");
+    expect(await readFile(save, "utf8")).toBe("someone else's");
+    expect(sha256(await readFile(partPathOf(save)))).toBe(sha256(data));
+  });
+});
+
+describe("a frozen holder of the same content", () => {
+  it("never sinks a download the named source can serve", async () => {
+    const data = randomBytes(2 * MiB);
+    // The named source drops a connection idle for 2 s, as a real one does after 30 s.
+    const [named] = await holdersOf(data, [{ user: "Named", options: { idleTimeoutMs: 2000 } }]);
+    // Accepts connections and never answers: a process stopped with SIGSTOP looks exactly like this.
+    const stuck = new Set<net.Socket>();
+    const frozen = net.createServer((socket) => stuck.add(socket));
+    await new Promise<void>((resolve) => frozen.listen(0, HOST, resolve));
+    cleanups.push(() => {
+      for (const socket of stuck) socket.destroy();
+      return new Promise<void>((resolve) => frozen.close(() => resolve()));
+    });
+    const address = frozen.address();
+    const frozenHolder: Holder = { user: "Frozen", port: typeof address === "object" && address ? address.port : 0, path: "/frozen/copy.bin" };
+
+    const save = tempPath("thawed.bin");
+    // The frozen holder is given 3 s to answer: longer than the named source waits idle.
+    const result = await downloadFile(directoryOf(data, [named!, frozenHolder]), request(named!, save), { answerWithinMs: 3000, graceMs: 500, startWithinMs: 1000 });
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+    expect(result.sources.find((s) => s.user === "Named")?.pieces).toBe(8);
+  });
+});
+
+describe("a destination that cannot be written", () => {
+  it("fails before connecting to anyone when the folder cannot be made", async () => {
+    const data = randomBytes(100_000);
+    const [source] = await holdersOf(data, [{ user: "Src" }]);
+    const blocker = tempPath("a-file");
+    await writeFile(blocker, "not a folder");
+    const before = openSockets();
+    const error = await peerError(downloadFile(directoryOf(data, [source!]), request(source!, join(blocker, "sub", "x.bin"))));
+    expect(error.code).toBe("unwritable");
+    expect(error.message).toContain("is not a folder");
+    expect(openSockets()).toBe(before);
+  });
+});
+
+/** A tmpfs of `size` at a fresh folder, or undefined where mounting is not allowed (not root). */
+function tinyDisk(size: string, readOnly = false): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const dir = tempPath(`disk-${size}`);
+  execFileSync("mkdir", ["-p", dir]);
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}${readOnly ? ",ro" : ""}`, "tmpfs", dir]);
+  if (mounted.status !== 0) return undefined;
+  cleanups.push(() => void spawnSync("umount", ["-l", dir]));
+  return dir;
+}
+
+const canMount = (() => {
+  if (process.getuid?.() !== 0) return false;
+  const probe = spawnSync("sh", ["-c", 'd=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs "$d" && umount "$d" && rmdir "$d"']);
+  return probe.status === 0;
+})();
+
+// Small file systems need a mount, which needs root; CI runs as root.
+describe.skipIf(!canMount)("a small disk", () => {
+  it("refuses up front a download larger than the free space, fetching nothing and leaving nothing", async () => {
+    const disk = tinyDisk("1m");
+    const data = randomBytes(3 * MiB);
+    const [source] = await holdersOf(data, [{ user: "Src" }]);
+    const error = await peerError(downloadFile(directoryOf(data, [source!]), request(source!, join(disk!, "big.bin"))));
+    expect(error.code).toBe("no-space");
+    expect(error.message).toMatch(/not enough space for .*big\.bin: it needs 3\.0 MiB more and .* has .* free; nothing was fetched/);
+    expect(await readdir(disk!)).toEqual([]);
+  });
+
+  it("fails as the disk's fault when it fills up mid-download, dropping no source and keeping what was verified", async () => {
+    const disk = tinyDisk("4m");
+    const data = randomBytes(3 * MiB);
+    const [slow, other] = await holdersOf(data, [
+      { user: "Slow", options: { throttleBytesPerSecond: 2 * MiB } },
+      { user: "Other", options: { throttleBytesPerSecond: 2 * MiB } },
+    ]);
+    const save = join(disk!, "filling.bin");
+    const dropped: string[] = [];
+    const running = downloadFile(directoryOf(data, [slow!, other!]), request(slow!, save, { onDrop: (r) => dropped.push(r.user) }));
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(partPathOf(save)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Someone else takes the room the download was counting on.
+    await writeFile(join(disk!, "filler"), Buffer.alloc(2 * MiB)).catch(() => {});
+    const error = await peerError(running);
+    expect(error.code).toBe("no-space");
+    expect(error.message).toMatch(/the disk is full writing .*filling\.bin\.part; the verified pieces are kept in .*: make room and run the same download again to resume/);
+    expect(dropped).toEqual([]);
+    expect(existsSync(partPathOf(save))).toBe(true);
+    expect(existsSync(save)).toBe(false);
+  });
+
+  it("says plainly that a read-only destination cannot be written", async () => {
+    const disk = tinyDisk("1m", true);
+    const data = randomBytes(100_000);
+    const [source] = await holdersOf(data, [{ user: "Src" }]);
+    const error = await peerError(downloadFile(directoryOf(data, [source!]), request(source!, join(disk!, "ro.bin"))));
+    expect(error.code).toBe("unwritable");
+    expect(error.message).toContain("the file system is read-only");
+  });
+});
