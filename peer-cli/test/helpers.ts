@@ -1,6 +1,6 @@
 /** Small helpers the peer's socket tests share. */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,12 +31,20 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
   throw new Error(`timed out waiting until ${what}`);
 }
 
-/** How many of this process's file descriptors point at `path` (0 where /proc is missing). */
+/**
+ * How many of this process's file descriptors point at `path`. Throws where
+ * /proc/self/fd is missing: a 0 there would mean "cannot tell", and a leak
+ * test would pass without looking.
+ */
 export function openHandlesOn(path: string): number {
-  if (!existsSync("/proc/self/fd")) return 0;
+  if (!existsSync("/proc/self/fd")) {
+    throw new Error(`cannot count the descriptors open on ${path}: this system has no /proc/self/fd`);
+  }
+  // The links name the file as the kernel resolved it, symlinks in the temp folder included.
+  const target = realpathSync(path);
   return readdirSync("/proc/self/fd").filter((fd) => {
     try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      return readlinkSync(`/proc/self/fd/${fd}`) === target;
     } catch {
       return false;
     }

@@ -217,14 +217,21 @@ describe("serving registered files", () => {
     const path = await offer(files, "huge.bin", data);
     const logs: string[] = [];
     const server = await serve(files, { log: (line) => logs.push(line) });
+    // Before any transfer; also fails here, and plainly, where descriptors cannot be counted.
+    expect(openHandlesOn(path)).toBe(0);
 
     // A client that reads a little and then vanishes.
+    let openWhileSending = 0;
     const quitter = new Promise<number>((resolve, reject) => {
       let received = 0;
       const socket = net.connect({ host: HOST, port: server.port }, () => socket.write(getLine(path)));
       socket.on("data", (chunk: Buffer) => {
         received += chunk.length;
-        if (received >= MiB) socket.destroy();
+        if (received >= MiB && !socket.destroyed) {
+          // Its transfer cannot be over yet: the server still has the file open.
+          openWhileSending = openHandlesOn(path);
+          socket.destroy();
+        }
       });
       socket.on("error", reject);
       socket.on("close", () => resolve(received));
@@ -236,6 +243,8 @@ describe("serving registered files", () => {
 
     await eventually(() => server.activeTransfers() === 0, "the abandoned transfer was cleaned up");
     expect(logs.filter((line) => line.includes("stopped"))).toHaveLength(1);
+    // The count sees the server's handles, so its falling to 0 means they were closed.
+    expect(openWhileSending).toBeGreaterThan(0);
     await eventually(() => openHandlesOn(path) === 0, "the server closed its file handles");
 
     const small = await offer(files, "after.txt", Buffer.from("still working"));
@@ -249,15 +258,23 @@ describe("clients that stop reading", () => {
     const data = randomBytes(64 * MiB);
     const path = await offer(files, "stalled.bin", data);
     const server = await serve(files, { idleTimeoutMs: 500 });
+    // Before any transfer; also fails here, and plainly, where descriptors cannot be counted.
+    expect(openHandlesOn(path)).toBe(0);
 
     // Requests a big file, takes one chunk, then never reads again.
+    let openWhileStalled = 0;
     const stalled = net.connect({ host: HOST, port: server.port }, () => stalled.write(getLine(path)));
-    stalled.once("data", () => stalled.pause());
+    stalled.once("data", () => {
+      stalled.pause();
+      openWhileStalled = openHandlesOn(path);
+    });
     stalled.on("error", () => {});
     cleanups.push(async () => void stalled.destroy());
 
     expectFile(await rawGet(server.port, path, false), data);
     await eventually(() => server.activeTransfers() === 0, "the stalled transfer was dropped");
+    // The count saw the stalled transfer's handle, so its falling to 0 means it was closed.
+    expect(openWhileStalled).toBeGreaterThan(0);
     await eventually(() => openHandlesOn(path) === 0, "the server closed its file handle");
   });
 });

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TrackerSocket, api, eventually, file } from "./tracker-socket.ts";
 
@@ -7,6 +7,12 @@ const trackerStub = () => env.TRACKER.get(env.TRACKER.idFromName("tracker"));
 const usersOf = async () => (await api<{ user: string }[]>("/api/users")).map((u) => u.user);
 const filesOf = async (user: string) =>
   (await api<{ user: string; path: string }[]>("/api/files")).filter((f) => f.user === user).map((f) => f.path);
+/** What the object's SQLite storage holds, read inside the object: what a restart starts from. */
+const stored = () =>
+  runInDurableObject(trackerStub(), (_instance, state) => ({
+    users: state.storage.sql.exec<{ user: string }>("SELECT user FROM users ORDER BY user").toArray().map((r) => r.user),
+    files: state.storage.sql.exec<{ user: string; path: string }>("SELECT user, path FROM files ORDER BY user, path").toArray(),
+  }));
 
 describe("connections", () => {
   it("refuses a name another live connection holds", async () => {
@@ -87,10 +93,19 @@ describe("hibernation", () => {
     const a = await TrackerSocket.hello();
     await a.ok("register", { user: "ghost", files: [file("/g")] });
     expect(await usersOf()).toContain("ghost");
+    // Writes are batched: wait until the ghost is really in storage, or the
+    // restart below would find nothing to drop and prove nothing.
+    await eventually(async () => (await stored()).users.includes("ghost"), "ghost's registration to be stored");
+    expect((await stored()).files).toContainEqual({ user: "ghost", path: "/g" });
 
     // A restart or deploy: memory gone, sockets gone, storage kept.
     await evictDurableObject(trackerStub(), { webSockets: "close" });
 
+    // The first thing the restarted object does: storage is cleaned at start,
+    // not only the object's memory, and not only when a later batch is stored.
+    const restarted = await stored();
+    expect(restarted.users).not.toContain("ghost");
+    expect(restarted.files.filter((f) => f.user === "ghost")).toEqual([]);
     expect(await usersOf()).not.toContain("ghost");
     expect(await filesOf("ghost")).toEqual([]);
     // The name is free again.

@@ -3,7 +3,6 @@
  * peer restarts and name races, with real processes and real kills.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { appendFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -136,11 +135,19 @@ describe("peers", () => {
     expect(files.map((f) => f.path).sort()).toEqual([changed, kept].sort());
     expect(files.find((f) => f.path === changed)!.size).toBe(1000 + "more bytes".length);
     await p.kill();
+    await waitFor("RS to leave again", async () => !(await trackerUsers()).includes("RS"));
 
-    p = await peer("RS", ["--fresh"]);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Started over under the same name: once the tracker lists the name, the
+    // peer has announced everything it offers (the name and its files go in one
+    // register), so the absence of files below is what --fresh did.
+    p = await peer("RS", ["--fresh", "--user", "RS"]);
+    await waitFor("the fresh RS to be listed", async () => (await trackerUsers()).includes("RS"));
     expect((await trackerFiles()).filter((f) => f.user === "RS")).toEqual([]);
-    expect(existsSync(join(p.home, "state.json"))).toBe(true);
+    // ...and what it saves for the next start is empty too.
+    await waitFor("the fresh RS to save an empty state", async () => {
+      const saved = JSON.parse(await readFile(join(p.home, "state.json"), "utf8")) as { user: string | null; files: unknown[] };
+      return saved.user === "RS" && saved.files.length === 0;
+    });
     await p.kill();
   });
 
