@@ -3,11 +3,15 @@
  * at: a stop in the middle of the handshake, and a download that finishes
  * while a reconnect's handshake is still running.
  */
-import { writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { Announcer } from "../src/peer/announcer.ts";
+import { FileIndex } from "../src/peer/file-index.ts";
+import { MapRefresh } from "../src/peer/map-refresh.ts";
+import { UserMap } from "../src/peer/user-map.ts";
 import { TrackerClient } from "../src/tracker/tracker-client.ts";
 import { eventually, useSocketFixture } from "./helpers.ts";
 import { ScriptedTracker } from "./scripted-tracker.ts";
@@ -104,5 +108,36 @@ describe("a download that finishes during a reconnect's handshake", () => {
       "the downloaded file to be registered",
     );
     expect(announced.body).toMatchObject({ user: "Late", files: [{ path, size: file.size, sha256: file.sha256 }] });
+  });
+});
+
+describe("the periodic refresh", () => {
+  it("never starts a refresh while one is still waiting for the tracker", async () => {
+    const tracker = await scripted();
+    const client = new TrackerClient({ url: tracker.url, log: () => {}, onConnected: async () => void (await client.handshake("hello", { port: 4000 })) });
+    stops.push(() => client.stop());
+    await client.start();
+    const home = fixture.tempPath("maps");
+    await mkdir(home);
+    const refresh = new MapRefresh({
+      tracker: client,
+      userMap: new UserMap(join(home, "users.txt")),
+      fileIndex: new FileIndex(join(home, "files.json")),
+      refreshSeconds: 0.05,
+      log: () => {},
+    });
+    stops.push(() => refresh.stop());
+    // A tracker slow to list files: ticks keep coming every 50 ms meanwhile.
+    tracker.hold("list-files");
+    refresh.start();
+    const first = await tracker.next((r) => r.type === "list-files", "the first refresh");
+    const deadline = Date.now() + 1000;
+    while (Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(tracker.received.filter((r) => r.type === "list-files")).toHaveLength(1);
+
+    tracker.release("list-files");
+    tracker.answer(first);
+    await tracker.next((r) => r.type === "list-files" && r !== first, "the next refresh, once the first is done");
+    expect(await readFile(join(home, "users.txt"), "utf8")).toBe("");
   });
 });

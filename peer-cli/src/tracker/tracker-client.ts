@@ -31,7 +31,8 @@ export interface TrackerClientOptions {
 
 interface Pending {
   type: RequestType;
-  resolve: (result: unknown) => void;
+  /** Checks the result against what this request type returns, then resolves. */
+  accept: (result: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -119,7 +120,7 @@ export class TrackerClient {
         this.pending.delete(id);
         reject(new PeerError("tracker-timeout", `the tracker did not answer ${type} within ${this.options.requestTimeoutMs / 1000} s`, EXIT.trackerUnreachable));
       }, this.options.requestTimeoutMs);
-      this.pending.set(id, { type, resolve: resolve as (r: unknown) => void, reject, timer });
+      this.pending.set(id, { type, accept: (result) => resolve(readResult(type, result)), reject, timer });
       ws.send(JSON.stringify({ id, type, ...body }));
     });
   }
@@ -167,7 +168,7 @@ export class TrackerClient {
     } catch (error) {
       if (this.stopped || ws !== this.ws) return;
       this.options.log(`tracker handshake failed: ${errorMessage(error)}`);
-      this.firstConnection?.reject(error as Error);
+      this.firstConnection?.reject(error instanceof Error ? error : new Error(String(error)));
       this.firstConnection = null;
       ws.close(4000, "handshake failed");
     }
@@ -197,7 +198,7 @@ export class TrackerClient {
       const reply = parseReplyEnvelope(data);
       id = typeof reply.id === "number" ? reply.id : null;
       settle = (p) => {
-        if (reply.ok) p.resolve(readResult(p.type, reply.result));
+        if (reply.ok) p.accept(reply.result);
         else p.reject(new PeerError(reply.error.code, printable(reply.error.message)));
       };
     } catch (error) {
