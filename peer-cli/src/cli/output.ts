@@ -4,7 +4,7 @@
  * `printable`, so it cannot forge lines or drive the terminal; JSON is exact.
  */
 import { formatUserLine, printable, type FileListing } from "@p2p/shared";
-import type { DownloadOutcome, RegisterOutcome, UnregisterOutcome, UsersOutcome } from "../control/protocol.ts";
+import type { DownloadOutcome, RegisterOutcome, StatusOutcome, UnregisterOutcome, UsersOutcome } from "../control/protocol.ts";
 import { formatBytes } from "../format-bytes.ts";
 
 export interface Output {
@@ -48,6 +48,14 @@ export function printDownloaded(output: Output, outcome: DownloadOutcome): void 
   if (outcome.registeredAs) output.out(`registered ${outcome.registeredAs} : ${saved}`);
   else if (outcome.registerError) output.err(`warning: saved, but not registered: ${printable(outcome.registerError)}`);
   else output.err("note: saved, but not registered: this peer has no name yet (register a file first)");
+}
+
+export function printStatus(output: Output, status: StatusOutcome): void {
+  output.out(`user:        ${status.user ?? "(none yet: the first register names this peer)"}`);
+  output.out(`tracker:     ${printable(status.tracker)} (${status.trackerConnected ? "connected" : "unreachable, retrying"})`);
+  output.out(`mini-server: port ${status.miniServerPort}`);
+  output.out(`offering:    ${status.offered} files`);
+  output.out(`home:        ${printable(status.home)}`);
 }
 
 /** One error, each of its lines made terminal-safe. */

@@ -65,7 +65,6 @@ describe("a tracker restart", () => {
     expect(JSON.parse(got.stdout).registerError).toMatch(/registered when the tracker is back/);
 
     tracker = await startTracker({ port, stateDir, vars: { HEARTBEAT_TIMEOUT_MS: String(HEARTBEAT_MS) } });
-    const started = Date.now();
     await waitFor(
       "every peer and file to be back",
       async () => {
@@ -74,7 +73,6 @@ describe("a tracker restart", () => {
       },
       10_000,
     );
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(await trackerUsers()).toEqual(["RA", "RB", "RC"]);
     await Promise.all([a, b, c].map((p) => p!.kill()));
   });
