@@ -1,5 +1,6 @@
 /** Reading tracker → peer replies, checked before a peer trusts them. */
 import { isErrorCode } from "./errors.ts";
+import { parseJsonObject } from "./json.ts";
 import { MAX_REPLY_BYTES } from "./limits.ts";
 import type { RequestId, RequestType, ResultMap, TrackerReply } from "./protocol.ts";
 import {
@@ -20,13 +21,7 @@ import {
 /** Reads the envelope; the result is checked once the request type is known. */
 export function parseReplyEnvelope(raw: string): TrackerReply<unknown> {
   if (raw.length > MAX_REPLY_BYTES) throw new ProtocolFailure("too-large", "the tracker's reply is too large");
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new ProtocolFailure("bad-json", "the tracker sent a reply that is not JSON");
-  }
-  const reply = expectObject(value, "a reply");
+  const reply = parseJsonObject(raw, "the tracker's reply");
   const id = reply.id === null ? null : readRequestId(reply.id);
   if (id === undefined) throw new ProtocolFailure("bad-message", "the tracker's reply has no valid id");
   if (reply.ok === true) return { id: id as RequestId, ok: true, result: reply.result };

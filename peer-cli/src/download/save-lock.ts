@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
-import { isObject } from "@p2p/shared";
+import { parseJsonObject } from "@p2p/shared";
 import { EXIT, PeerError } from "../errors.ts";
 import { errnoCode } from "../files/errno.ts";
 import { sideFile } from "../files/side-file.ts";
@@ -65,8 +65,8 @@ export async function lockSave(save: string): Promise<SaveLock> {
 
 async function readOwner(path: string): Promise<Owner | undefined> {
   try {
-    const value: unknown = JSON.parse(await readFile(path, "utf8"));
-    if (isObject(value) && typeof value.pid === "number" && typeof value.host === "string" && typeof value.token === "string") {
+    const value = parseJsonObject(await readFile(path, "utf8"), "a lock file");
+    if (typeof value.pid === "number" && typeof value.host === "string" && typeof value.token === "string") {
       return { pid: value.pid, host: value.host, token: value.token };
     }
   } catch {
