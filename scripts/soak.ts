@@ -64,7 +64,7 @@ async function registerSome(slot: Slot): Promise<void> {
 
 async function downloadOne(slot: Slot): Promise<void> {
   const peer = slot.peer!;
-  const index = JSON.parse(await readFile(join(dir, slot.name, "files.json"), "utf8").catch(() => "[]")) as { user: string; path: string; sha256: string }[];
+  const index = JSON.parse(await readFile(join(dir, slot.name, "files.json"), "utf8").catch(() => "[]")) as { user: string; path: string; root: string }[];
   const others = index.filter((f) => f.user !== slot.name);
   if (others.length === 0) return;
   const target = others[Math.floor(Math.random() * others.length)]!;
@@ -73,7 +73,8 @@ async function downloadOne(slot: Slot): Promise<void> {
   try {
     const outcome = await inProcessTransport(peer.peer)({ cmd: "download", user: target.user, path: target.path, save, force: true, singleSource: false });
     const sha = createHash("sha256").update(await readFile(save)).digest("hex");
-    if (sha !== target.sha256 || outcome.sha256 !== target.sha256) problems.push(`download ${save} does not verify`);
+    const content = pool.find((c) => target.path.endsWith(`/${c.name}`));
+    if (sha !== content?.sha256 || outcome.root !== target.root) problems.push(`download ${save} does not verify`);
     else stats.verified++;
   } catch {
     // Sources leave all the time in a soak; a failed download must just leave no file behind.

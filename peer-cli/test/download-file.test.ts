@@ -4,19 +4,21 @@
  * source, and a disk that refuses the bytes.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { FileListing, UserAddress } from "@p2p/shared";
+import { pieceSizeFor, type FileListing, type UserAddress } from "@p2p/shared";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { downloadFile, type DownloadRequest, type SourceDirectory } from "../src/download/download-file.ts";
 import { partPathOf } from "../src/download/part-file.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import type { MiniServerOptions } from "../src/mini-server/server.ts";
-import { peerError, sha256, useSocketFixture } from "./helpers.ts";
+import { startFakeSource, type FakeSourceAnswers } from "./fake-source.ts";
+import { peerError, rootOf, sha256, useSocketFixture } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 const MiB = 1024 * 1024;
@@ -44,7 +46,7 @@ async function holdersOf(data: Buffer, holders: Array<{ user: string; options?: 
 
 function directoryOf(data: Buffer, holders: readonly Holder[]): SourceDirectory {
   const users: UserAddress[] = holders.map((h) => ({ user: h.user, host: HOST, port: h.port }));
-  const listings: FileListing[] = holders.map((h) => ({ user: h.user, path: h.path, size: data.length, sha256: sha256(data) }));
+  const listings: FileListing[] = holders.map((h) => ({ user: h.user, path: h.path, size: data.length, root: rootOf(data) }));
   return {
     lookup: (user) => {
       const found = users.find((u) => u.user === user);
@@ -53,7 +55,7 @@ function directoryOf(data: Buffer, holders: readonly Holder[]): SourceDirectory 
     },
     find: (user) => users.find((u) => u.user === user),
     listing: (user, path) => listings.find((l) => l.user === user && l.path === path),
-    holders: (hash, size) => listings.filter((l) => l.sha256 === hash && l.size === size),
+    holders: (root, size) => listings.filter((l) => l.root === root && l.size === size),
   };
 }
 
@@ -92,7 +94,7 @@ describe("the part file belongs to one download", () => {
     const result = await first;
     const saved = await readFile(join(real, "film.bin"));
     expect(sha256(saved)).toBe(sha256(data));
-    expect(result.file.sha256).toBe(sha256(data));
+    expect(result.file.root).toBe(rootOf(data));
     const info = await lstat(join(real, "film.bin"));
     expect({ ino: result.file.ino, size: result.file.size, mtimeMs: result.file.mtimeMs }).toEqual({ ino: info.ino, size: info.size, mtimeMs: info.mtimeMs });
     expect((await readdir(real)).sort()).toEqual(["film.bin"]);
@@ -166,6 +168,83 @@ describe("--force", () => {
   });
 });
 
+/** The honest piece hashes of `data`: what a made-up map is measured against. */
+function leavesOf(data: Buffer): Buffer {
+  const pieceSize = pieceSizeFor(data.length);
+  const leaves: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += pieceSize) leaves.push(createHash("sha256").update(data.subarray(offset, offset + pieceSize)).digest());
+  return Buffer.concat(leaves);
+}
+
+async function fake(answers: FakeSourceAnswers, user: string): Promise<Holder> {
+  const source = await startFakeSource(answers);
+  cleanups.push(() => source.close());
+  return { user, port: source.port, path: `/fake/${user}.bin` };
+}
+
+describe("sources that lie", () => {
+  it("cannot outvote the honest named source: fake holders agreeing on a made-up map are dropped and named, and the file comes from the honest one", async () => {
+    const data = randomBytes(3 * MiB);
+    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    const madeUp = randomBytes(leavesOf(data).length);
+    const liars = await Promise.all(
+      ["Liar1", "Liar2", "Liar3"].map((user) => fake({ size: data.length, claimedRoot: rootOf(data), leaves: madeUp, bytes: (_o, n) => randomBytes(n) }, user)),
+    );
+    const dropped: string[] = [];
+    const save = tempPath("outvoted.bin");
+    const result = await downloadFile(directoryOf(data, [honest!, ...liars]), request(honest!, save, { onDrop: (r) => dropped.push(`${r.user}: ${r.dropped}`) }));
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+    expect(result.file.root).toBe(rootOf(data));
+    expect(dropped.sort()).toEqual(
+      ["Liar1", "Liar2", "Liar3"].map((user) => `${user}: its piece map does not give the registered root ${rootOf(data).slice(0, 16)}…: it lies about the content`),
+    );
+    expect(result.sources.find((s) => s.user === "Honest")?.pieces).toBe(12);
+  });
+
+  it("named as the source, is dropped while an honest holder of the same content delivers", async () => {
+    const data = randomBytes(MiB);
+    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    const liar = await fake({ size: data.length, claimedRoot: rootOf(data), leaves: randomBytes(4 * 32), bytes: (_o, n) => randomBytes(n) }, "Liar");
+    const save = tempPath("named-liar.bin");
+    const result = await downloadFile(directoryOf(data, [liar, honest!]), request(liar, save));
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+    expect(result.sources.find((s) => s.user === "Liar")?.dropped).toMatch(/does not give the registered root/);
+  });
+
+  it("alone with the true map but wrong bytes, fails at its first bad piece, not after the whole file", async () => {
+    const data = randomBytes(16 * MiB);
+    const liar = await startFakeSource({ size: data.length, claimedRoot: rootOf(data), leaves: leavesOf(data), bytes: (_o, n) => randomBytes(n) });
+    cleanups.push(() => liar.close());
+    const holder: Holder = { user: "Liar", port: liar.port, path: "/fake/big.bin" };
+    const error = await peerError(downloadFile(directoryOf(data, [holder]), request(holder, tempPath("never.bin"))));
+    expect(error.message).toMatch(/Liar: piece \d+ failed its hash check/);
+    // Only what was already in flight when the first piece failed: 2 MiB ahead, 8 pieces of 64.
+    expect(liar.ranges).toBeLessThanOrEqual(8);
+  });
+
+  it("catches any single flipped bit in any piece a lone source sends", async () => {
+    const data = randomBytes(MiB + 12_345);
+    const leaves = leavesOf(data);
+    await fc.assert(
+      fc.asyncProperty(fc.nat(data.length - 1), fc.nat(7), async (at, bit) => {
+        const flipped = Buffer.from(data);
+        flipped[at] = flipped[at]! ^ (1 << bit);
+        const source = await startFakeSource({ size: data.length, claimedRoot: rootOf(data), leaves, bytes: (o, n) => flipped.subarray(o, o + n) });
+        try {
+          const holder: Holder = { user: "Flipper", port: source.port, path: "/fake/flip.bin" };
+          const save = tempPath("flip.bin");
+          const error = await peerError(downloadFile(directoryOf(data, [holder]), request(holder, save)));
+          expect(error.message).toMatch(new RegExp(`piece ${Math.floor(at / pieceSizeFor(data.length))} failed its hash check`));
+          expect(existsSync(save)).toBe(false);
+        } finally {
+          await source.close();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+});
+
 describe("a frozen holder of the same content", () => {
   it("never sinks a download the named source can serve", async () => {
     const data = randomBytes(2 * MiB);
@@ -184,7 +263,7 @@ describe("a frozen holder of the same content", () => {
 
     const save = tempPath("thawed.bin");
     // The frozen holder is given 3 s to answer: longer than the named source waits idle.
-    const result = await downloadFile(directoryOf(data, [named!, frozenHolder]), request(named!, save), { answerWithinMs: 3000, graceMs: 500, startWithinMs: 1000 });
+    const result = await downloadFile(directoryOf(data, [named!, frozenHolder]), request(named!, save), { answerWithinMs: 3000 });
     expect(sha256(await readFile(save))).toBe(sha256(data));
     expect(result.sources.find((s) => s.user === "Named")?.pieces).toBe(8);
   });

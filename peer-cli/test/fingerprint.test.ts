@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PeerError } from "../src/errors.ts";
 import { fingerprintFile, sameFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
-import { sha256 } from "./helpers.ts";
+import { sha256, rootOf } from "./helpers.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -35,7 +35,7 @@ describe("fingerprintFile", () => {
     await writeFile(path, data);
     const fp = await fingerprintFile(path);
     const st = await stat(path);
-    expect(fp).toMatchObject({ size: data.length, sha256: sha256(data), dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+    expect(fp).toMatchObject({ size: data.length, root: rootOf(data), dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
     expect(fp.hashedAt).toBeGreaterThan(Date.now() - 60_000);
   });
 
@@ -44,7 +44,7 @@ describe("fingerprintFile", () => {
     await writeFile(path, "");
     const fp = await fingerprintFile(path);
     expect(fp.size).toBe(0);
-    expect(fp.sha256).toBe(sha256(Buffer.alloc(0)));
+    expect(fp.root).toBe(sha256(Buffer.alloc(0)));
   });
 
   it("rejects a missing file", async () => {
@@ -108,7 +108,7 @@ describe("sameFile", () => {
 describe("OfferedFiles", () => {
   it("keeps one entry per path, listed in path order", () => {
     const files = new OfferedFiles();
-    const entry = (path: string, size: number) => ({ path, size, sha256: "0".repeat(64), dev: 1, ino: size, mtimeMs: 0, ctimeMs: 0, hashedAt: 0 });
+    const entry = (path: string, size: number) => ({ path, size, root: "0".repeat(64), dev: 1, ino: size, mtimeMs: 0, ctimeMs: 0, hashedAt: 0 });
     files.add(entry("/b", 1));
     files.add(entry("/a", 2));
     files.add(entry("/b", 3));

@@ -4,13 +4,23 @@ import { existsSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pieceSizeFor } from "@p2p/shared";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { EXIT, PeerError } from "../src/errors.ts";
+import { rootHexOfLeaves } from "../src/files/content-root.ts";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import type { OfferedFiles } from "../src/files/offered-files.ts";
 import { startMiniServer, type MiniServer, type MiniServerOptions } from "../src/mini-server/server.ts";
 
 export const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
+
+/** The content root of `data`, computed here the plain way: piece hashes, then the tree. */
+export function rootOf(data: Buffer): string {
+  const pieceSize = pieceSizeFor(data.length);
+  const leaves: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += pieceSize) leaves.push(createHash("sha256").update(data.subarray(offset, offset + pieceSize)).digest());
+  return rootHexOfLeaves(Buffer.concat(leaves));
+}
 
 /** The download error a promise rejects with; fails the test if it resolves or throws something else. */
 export async function peerError(promise: Promise<unknown>): Promise<PeerError> {

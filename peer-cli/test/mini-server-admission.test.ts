@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import net from "node:net";
-import { encodeLine, parseTransferHeader, type TransferStatus } from "@p2p/shared";
+import { encodeLine, parseTransferHeader, type TransferStatus, TRANSFER_PROTOCOL_VERSION } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { SourceConnection } from "../src/download/source-connection.ts";
 import { PeerError } from "../src/errors.ts";
@@ -63,7 +63,7 @@ class Trickler {
   /** Asks for `length` bytes at 0 and reads the whole answer. */
   async ask(path: string, length = 1): Promise<Answer> {
     if (this.#closed) return "closed";
-    this.#socket.write(encodeLine({ v: 1, op: "range", path, offset: 0, length }));
+    this.#socket.write(encodeLine({ v: TRANSFER_PROTOCOL_VERSION, op: "range", path, offset: 0, length }));
     for (;;) {
       const newline = this.#received.indexOf(0x0a);
       if (newline !== -1) {
@@ -153,7 +153,7 @@ describe("a cap per client address", () => {
     // SourceConnection cannot pick its address; a raw socket from 127.0.0.2 stands in for it.
     const refused = await new Promise<string>((resolve) => {
       let reply = "";
-      extra.on("connect", () => extra.write(encodeLine({ v: 1, op: "pieces", path })));
+      extra.on("connect", () => extra.write(encodeLine({ v: TRANSFER_PROTOCOL_VERSION, op: "pieces", path })));
       extra.on("data", (chunk: Buffer) => {
         reply += chunk.toString("latin1");
         if (reply.includes("\n")) resolve(reply.slice(0, reply.indexOf("\n")));
@@ -253,7 +253,7 @@ describe("when the server is full", () => {
 
     // Asks for 16 MiB and never reads: the kernel's buffers fill and the answer stops moving.
     const stalled = net.connect({ host: HOST, port: server.port, localAddress: "127.0.0.2" }, () =>
-      stalled.write(encodeLine({ v: 1, op: "range", path, offset: 0, length: 16 * MiB })),
+      stalled.write(encodeLine({ v: TRANSFER_PROTOCOL_VERSION, op: "range", path, offset: 0, length: 16 * MiB })),
     );
     stalled.pause();
     stalled.on("error", () => {});
@@ -278,7 +278,7 @@ describe("when the server is full", () => {
 
     // Reads one chunk, then waits a little, all the way through 16 MiB.
     const slow = net.connect({ host: HOST, port: server.port, localAddress: "127.0.0.2" }, () =>
-      slow.write(encodeLine({ v: 1, op: "range", path, offset: 0, length: 16 * MiB })),
+      slow.write(encodeLine({ v: TRANSFER_PROTOCOL_VERSION, op: "range", path, offset: 0, length: 16 * MiB })),
     );
     slow.on("error", () => {});
     cleanups.push(() => void slow.destroy());

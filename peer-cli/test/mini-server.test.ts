@@ -2,13 +2,13 @@ import { createHash, randomBytes, type Hash } from "node:crypto";
 import { mkdir, rename, symlink, unlink, writeFile, appendFile } from "node:fs/promises";
 import net from "node:net";
 import { join } from "node:path";
-import { encodeLine, MAX_TRANSFER_HEADER_BYTES, parseTransferHeader, type TransferHeader } from "@p2p/shared";
+import { encodeLine, MAX_TRANSFER_HEADER_BYTES, parseTransferHeader, type TransferHeader, TRANSFER_PROTOCOL_VERSION } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { startMiniServer } from "../src/mini-server/server.ts";
 import { SourceConnection } from "../src/download/source-connection.ts";
-import { eventually, openHandlesOn, peerError, sha256, useSocketFixture } from "./helpers.ts";
+import { eventually, openHandlesOn, peerError, sha256, useSocketFixture, rootOf } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 const MiB = 1024 * 1024;
@@ -38,7 +38,7 @@ function onlyHeader(reply: Buffer): TransferHeader {
   return parseTransferHeader(reply.subarray(0, newline).toString("utf8"));
 }
 
-const getLine = (path: string): Buffer => Buffer.from(encodeLine({ v: 1, op: "get", path }));
+const getLine = (path: string): Buffer => Buffer.from(encodeLine({ v: TRANSFER_PROTOCOL_VERSION, op: "get", path }));
 
 interface GetReply {
   header: TransferHeader;
@@ -93,7 +93,7 @@ function rawGet(port: number, path: string, keepBody = true, localAddress = HOST
 
 /** Checks a `get` reply is ok and carries exactly `data`, then nothing more. */
 function expectFile(reply: GetReply, data: Buffer): void {
-  expect(reply.header).toEqual({ status: "ok", size: data.length, sha256: sha256(data) });
+  expect(reply.header).toEqual({ status: "ok", size: data.length, root: rootOf(data) });
   expect(reply.received).toBe(data.length);
   expect(reply.sha256).toBe(sha256(data));
 }
@@ -288,7 +288,7 @@ describe("refusing bad requests", () => {
 
   it("answers bad-request, naming the problem, for a well-formed but wrong request", async () => {
     const server = await serve(new OfferedFiles());
-    const header = onlyHeader(await rawExchange(server.port, encodeLine({ v: 1, op: "put", path: "/x" })));
+    const header = onlyHeader(await rawExchange(server.port, encodeLine({ v: TRANSFER_PROTOCOL_VERSION, op: "put", path: "/x" })));
     expect(header.status).toBe("bad-request");
     expect(header.status !== "ok" && header.message).toContain("unknown operation");
   });

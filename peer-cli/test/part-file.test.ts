@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pieceSizeFor } from "@p2p/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PartFile, partPathOf, readPartState, statePathOf } from "../src/download/part-file.ts";
-import type { PieceMap } from "../src/download/piece-map.ts";
+import { pieceMapOf, type PieceMap } from "../src/download/piece-map.ts";
 
 let dir: string;
 let counter = 0;
@@ -27,7 +27,7 @@ function content(size: number): { data: Buffer; map: PieceMap; piece: (i: number
   const pieceSize = pieceSizeFor(size);
   const piece = (i: number): Buffer => data.subarray(i * pieceSize, (i + 1) * pieceSize);
   const hashes = Array.from({ length: Math.ceil(size / pieceSize) }, (_, i) => digest(piece(i)));
-  return { data, map: { size, sha256: createHash("sha256").update(data).digest("hex"), pieceSize, hashes }, piece };
+  return { data, map: pieceMapOf(size, pieceSize, hashes), piece };
 }
 
 const SIZE = 5 * 256 * 1024 + 1234; // six pieces, the last one short
@@ -130,7 +130,7 @@ describe("PartFile", () => {
     const { part } = await PartFile.open(save, map, noop);
     for (const i of [5, 1, 0, 4, 3, 2]) await part.writePiece(i, piece(i));
 
-    await part.complete(map.sha256, false);
+    await part.complete(false);
 
     expect((await readFile(save)).equals(data)).toBe(true);
     expect(existsSync(partPathOf(save))).toBe(false);
@@ -156,7 +156,7 @@ describe("PartFile", () => {
     const save = savePath("empty.bin");
     const { part, have } = await PartFile.open(save, map, noop);
     expect(have).toEqual([]);
-    await part.complete(map.sha256, false);
+    await part.complete(false);
     expect((await readFile(save)).length).toBe(0);
   });
 });

@@ -3,6 +3,7 @@
  * for timings the real tracker cannot be held at (a reply delayed in the
  * middle of a handshake). Everything it receives is recorded.
  */
+import { PROTOCOL_VERSION } from "@p2p/shared";
 import { WebSocketServer, type WebSocket } from "ws";
 
 export interface Received {
@@ -60,7 +61,7 @@ export class ScriptedTracker {
     const result = ((): unknown => {
       switch (request.type) {
         case "hello":
-          return { host: "127.0.0.1", port: request.body.port };
+          return { host: "127.0.0.1", port: request.body.port, protocol: PROTOCOL_VERSION };
         case "register": {
           const files = Array.isArray(request.body.files) ? request.body.files : [];
           return { user: request.body.user, added: files.length, updated: 0, total: files.length };

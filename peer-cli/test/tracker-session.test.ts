@@ -6,8 +6,9 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { fingerprintFile } from "../src/files/fingerprint.ts";
+import { hashFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
+import { PieceMaps } from "../src/mini-server/piece-maps.ts";
 import { Announcer } from "../src/peer/announcer.ts";
 import { FileIndex } from "../src/peer/file-index.ts";
 import { MapRefresh } from "../src/peer/map-refresh.ts";
@@ -75,7 +76,8 @@ describe("a download that finishes during a reconnect's handshake", () => {
     const tracker = await scripted();
     const path = fixture.tempPath("downloaded.bin");
     await writeFile(path, "bytes that arrived while the handshake was running");
-    const file = { path, ...(await fingerprintFile(path)) };
+    const { fingerprint, leaves } = await hashFile(path);
+    const file = { path, ...fingerprint };
 
     let announcer: Announcer | undefined;
     const client = new TrackerClient({
@@ -87,7 +89,7 @@ describe("a download that finishes during a reconnect's handshake", () => {
       },
       onReady: () => void announcer?.flush(),
     });
-    announcer = new Announcer({ files: new OfferedFiles(), tracker: client, stateFile: fixture.tempPath("state.json"), log: () => {}, user: "Late" });
+    announcer = new Announcer({ files: new OfferedFiles(), pieceMaps: new PieceMaps(), tracker: client, stateFile: fixture.tempPath("state.json"), log: () => {}, user: "Late" });
     stops.push(() => client.stop());
 
     tracker.hold("register");
@@ -96,7 +98,7 @@ describe("a download that finishes during a reconnect's handshake", () => {
     expect(reclaim.body.files).toEqual([]);
 
     // The handshake is still waiting for the tracker when the download completes.
-    const outcome = await announcer.offerDownloaded(file);
+    const outcome = await announcer.offerDownloaded(file, leaves);
     expect(outcome.registeredAs).toBeNull();
     expect(outcome.registerError).toMatch(/registered when the tracker is back/);
 
@@ -107,7 +109,7 @@ describe("a download that finishes during a reconnect's handshake", () => {
       (r) => r.type === "register" && JSON.stringify(r.body.files).includes(path),
       "the downloaded file to be registered",
     );
-    expect(announced.body).toMatchObject({ user: "Late", files: [{ path, size: file.size, sha256: file.sha256 }] });
+    expect(announced.body).toMatchObject({ user: "Late", files: [{ path, size: file.size, root: file.root }] });
   });
 });
 

@@ -6,11 +6,15 @@ import type { ProtocolError } from "./errors.ts";
 
 export type RequestId = number | string;
 
-/** A file as a peer offers it. */
+/**
+ * A file as a peer offers it. `root` is its content identity: the root of a
+ * SHA-256 hash tree over its pieces (see transfer.ts), 64 hex digits; with
+ * `size` it proves every piece of the content.
+ */
 export interface FileEntry {
   path: string;
   size: number;
-  sha256: string;
+  root: string;
 }
 
 /** A file as the tracker lists it: who offers what. */
@@ -25,6 +29,13 @@ export interface UserAddress {
   port: number;
 }
 
+/**
+ * The protocol generation. 2: files are named by their content root (1 named
+ * them by the whole-file SHA-256). Peers say it in `hello`; a tracker refuses
+ * an older peer with a message that says to upgrade.
+ */
+export const PROTOCOL_VERSION = 2;
+
 export interface HelloRequest {
   id: RequestId;
   type: "hello";
@@ -32,6 +43,8 @@ export interface HelloRequest {
   port: number;
   /** Overrides the address the tracker saw the connection come from. */
   host?: string;
+  /** PROTOCOL_VERSION of the peer; absent from peers of generation 1. */
+  protocol?: number;
 }
 
 export interface RegisterRequest {
@@ -79,6 +92,8 @@ export interface HelloResult {
   /** The address the tracker will give other peers for this one. */
   host: string;
   port: number;
+  /** The tracker's PROTOCOL_VERSION. */
+  protocol: number;
 }
 
 export interface RegisterResult {

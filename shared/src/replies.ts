@@ -2,7 +2,7 @@
 import { isErrorCode } from "./errors.ts";
 import { parseJsonObject } from "./json.ts";
 import { MAX_REPLY_BYTES } from "./limits.ts";
-import type { RequestId, RequestType, ResultMap, TrackerReply } from "./protocol.ts";
+import { PROTOCOL_VERSION, type RequestId, type RequestType, type ResultMap, type TrackerReply } from "./protocol.ts";
 import {
   ProtocolFailure,
   checkFileEntry,
@@ -36,7 +36,10 @@ type ResultReader<T extends RequestType> = (value: unknown) => ResultMap[T];
 const readers: { [T in RequestType]: ResultReader<T> } = {
   hello: (value) => {
     const obj = expectObject(value, "a hello result");
-    return { host: checkHost(obj.host), port: checkPort(obj.port) };
+    if (obj.protocol !== PROTOCOL_VERSION) {
+      throw new ProtocolFailure("bad-message", `the tracker speaks ${typeof obj.protocol === "number" ? `protocol ${obj.protocol}` : "an older protocol"}, this peer ${PROTOCOL_VERSION}: upgrade the tracker`);
+    }
+    return { host: checkHost(obj.host), port: checkPort(obj.port), protocol: PROTOCOL_VERSION };
   },
   register: (value) => {
     const obj = expectObject(value, "a register result");

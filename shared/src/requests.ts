@@ -1,7 +1,7 @@
 /** Reading peer → tracker requests: size, JSON, envelope, then each field. */
 import { MAX_MESSAGE_BYTES } from "./limits.ts";
 import type { RequestId, TrackerRequest } from "./protocol.ts";
-import { REQUEST_TYPES } from "./protocol.ts";
+import { PROTOCOL_VERSION, REQUEST_TYPES } from "./protocol.ts";
 import type { ProtocolError } from "./errors.ts";
 import {
   ProtocolFailure,
@@ -65,9 +65,17 @@ export function parseRequest(raw: string | ArrayBuffer | ArrayBufferView): Parse
 function readBody(id: RequestId, type: TrackerRequest["type"], body: Record<string, unknown>): TrackerRequest {
   switch (type) {
     case "hello": {
+      // An older peer names files another way: tell it plainly, in words it knows (bad-message).
+      if (body.protocol !== PROTOCOL_VERSION) {
+        const theirs = typeof body.protocol === "number" ? `protocol ${body.protocol}` : "protocol 1";
+        throw new ProtocolFailure(
+          "bad-message",
+          `this tracker speaks protocol ${PROTOCOL_VERSION} (files named by their content root) and this peer speaks ${theirs}: upgrade p2p-peer (and the tracker, if the peer is newer)`,
+        );
+      }
       const port = checkPort(body.port);
-      if (body.host === undefined) return { id, type, port };
-      return { id, type, port, host: checkHost(body.host) };
+      if (body.host === undefined) return { id, type, port, protocol: PROTOCOL_VERSION };
+      return { id, type, port, host: checkHost(body.host), protocol: PROTOCOL_VERSION };
     }
     case "register": {
       const user = checkUserName(body.user);

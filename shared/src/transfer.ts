@@ -6,6 +6,12 @@
  *     get:    `size` raw bytes (the whole file); then the server closes.
  *     pieces: `count` × 32 bytes, the raw SHA-256 of each piece (PieceMapHeader).
  *     range:  `length` raw bytes from `offset` (RangeHeader).
+ *   Every ok header names the file served by `size` and `root`, its content
+ *   root: the root of a SHA-256 tree whose leaves are the piece hashes, each
+ *   inner node SHA-256(0x01 ‖ left ‖ right), leaves padded with zero hashes to
+ *   a power of two; a file of one piece has its SHA-256 as root, an empty
+ *   file the SHA-256 of nothing. A piece map proves itself against the root
+ *   the tracker lists, and each piece against its hash in the map.
  *   After pieces and range the connection stays open for the next request, so
  *   a client may pipeline several. Any non-ok header ends the connection.
  */
@@ -13,7 +19,8 @@ import { parseJsonObject } from "./json.ts";
 import { printable } from "./printable.ts";
 import { checkPath, ProtocolFailure, type JsonObject } from "./validate.ts";
 
-export const TRANSFER_PROTOCOL_VERSION = 1;
+/** 2: headers name files by content root (1: by whole-file SHA-256). */
+export const TRANSFER_PROTOCOL_VERSION = 2;
 
 /** Bound on either side's header line, newline included. */
 export const MAX_TRANSFER_HEADER_BYTES = 8 * 1024;
@@ -61,16 +68,16 @@ export function pieceCountFor(size: number, pieceSize: number): number {
 export interface PieceMapHeader {
   status: "ok";
   size: number;
-  sha256: string;
+  root: string;
   pieceSize: number;
   count: number;
 }
 
-/** The header of a `range` answer; `length` bytes follow. size and sha256 name the whole file served. */
+/** The header of a `range` answer; `length` bytes follow. size and root name the whole file served. */
 export interface RangeHeader {
   status: "ok";
   size: number;
-  sha256: string;
+  root: string;
   offset: number;
   length: number;
 }
@@ -96,7 +103,7 @@ function isFailureStatus(value: unknown): value is Exclude<TransferStatus, "ok">
 }
 
 export type TransferHeader =
-  | { status: "ok"; size: number; sha256: string }
+  | { status: "ok"; size: number; root: string }
   | { status: Exclude<TransferStatus, "ok">; message: string };
 
 export function encodeLine(value: object): string {
@@ -146,7 +153,7 @@ export function parseRangeHeader(line: string, offset: number, length: number): 
   return { ...header, offset, length };
 }
 
-const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
 
 export function parseTransferHeader(line: string): TransferHeader {
   return readTransferHeader(parseJsonObject(line, "the peer's reply"));
@@ -155,14 +162,14 @@ export function parseTransferHeader(line: string): TransferHeader {
 function readTransferHeader(obj: JsonObject): TransferHeader {
   const status = obj.status;
   if (status === "ok") {
-    const { size, sha256 } = obj;
+    const { size, root } = obj;
     if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
       throw new ProtocolFailure("bad-message", "the peer's reply has an invalid size");
     }
-    if (typeof sha256 !== "string" || !SHA256_PATTERN.test(sha256)) {
-      throw new ProtocolFailure("bad-message", "the peer's reply has an invalid sha256");
+    if (typeof root !== "string" || !DIGEST_PATTERN.test(root)) {
+      throw new ProtocolFailure("bad-message", "the peer's reply has an invalid root");
     }
-    return { status, size, sha256 };
+    return { status, size, root };
   }
   if (isFailureStatus(status)) {
     // Another peer's words, shown to this peer's user: bounded and terminal-safe.

@@ -110,23 +110,24 @@ export function checkPath(path: unknown): string {
   return path;
 }
 
-const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
 
 export function checkFileEntry(value: unknown): FileEntry {
   const obj = expectObject(value, "a file entry");
   const path = checkPath(obj.path);
-  const { size, sha256 } = obj;
+  const { size, root } = obj;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
     return fail("invalid-file", `size of ${JSON.stringify(path)} must be a non-negative integer, got ${JSON.stringify(size)}`);
   }
-  if (!isSha256(sha256)) return fail("invalid-file", `sha256 of ${JSON.stringify(path)} must be 64 lowercase hex digits`);
-  return { path, size, sha256 };
+  if (!isDigest(root)) return fail("invalid-file", `root of ${JSON.stringify(path)} must be 64 lowercase hex digits`);
+  return { path, size, root };
 }
 
-const isSha256 = (value: unknown): value is string => typeof value === "string" && SHA256_PATTERN.test(value);
+const isDigest = (value: unknown): value is string => typeof value === "string" && DIGEST_PATTERN.test(value);
 
-export function checkSha256(value: unknown): string {
-  return isSha256(value) ? value : fail("invalid-file", "a SHA-256 must be 64 lowercase hex digits");
+/** A SHA-256 digest (a content root, a piece hash) as 64 lowercase hex digits. */
+export function checkDigest(value: unknown): string {
+  return isDigest(value) ? value : fail("invalid-file", "a SHA-256 digest must be 64 lowercase hex digits");
 }
 
 export function checkFileCount(count: number, min = 1): void {

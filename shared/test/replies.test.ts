@@ -19,7 +19,7 @@ describe("replies", () => {
       users: [{ user: "u", host: "h", port: 1 }],
     });
     expect(() => readResult("list-users", { users: [{ user: "u", host: "h", port: "1" }] })).toThrow(/port/);
-    expect(() => readResult("list-files", { files: [{ user: "u", path: "rel", size: 1, sha256: "0".repeat(64) }] })).toThrow(
+    expect(() => readResult("list-files", { files: [{ user: "u", path: "rel", size: 1, root: "0".repeat(64) }] })).toThrow(
       /not absolute/,
     );
   });

@@ -1,19 +1,19 @@
 /** Property tests: whatever arrives, parseRequest answers with a request or a specific error, never a crash. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES, MAX_FILES_PER_MESSAGE, parseRequest, type TrackerRequest } from "../src/index.ts";
+import { ERROR_CODES, MAX_FILES_PER_MESSAGE, parseRequest, PROTOCOL_VERSION, type TrackerRequest } from "../src/index.ts";
 
 const userName = fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/);
 const absolutePath = fc.string({ minLength: 1, maxLength: 200 }).filter((s) => !s.includes("\0")).map((s) => `/${s}`);
 const fileEntry = fc.record({
   path: absolutePath,
   size: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
-  sha256: fc.stringMatching(/^[0-9a-f]{64}$/),
+  root: fc.stringMatching(/^[0-9a-f]{64}$/),
 });
 const id = fc.oneof(fc.nat(), fc.string({ minLength: 1, maxLength: 64 }));
 
 const validRequest: fc.Arbitrary<TrackerRequest> = fc.oneof(
-  fc.record({ id, type: fc.constant("hello" as const), port: fc.integer({ min: 1, max: 65535 }) }),
+  fc.record({ id, type: fc.constant("hello" as const), port: fc.integer({ min: 1, max: 65535 }), protocol: fc.constant(PROTOCOL_VERSION) }),
   fc.record({ id, type: fc.constant("register" as const), user: userName, files: fc.array(fileEntry, { maxLength: 20 }) }),
   fc.record({ id, type: fc.constant("unregister" as const), user: userName, paths: fc.array(absolutePath, { minLength: 1, maxLength: 20 }) }),
   fc.record({ id, type: fc.constant("list-files" as const) }),

@@ -6,11 +6,12 @@ const req = (body: object) => JSON.stringify({ id: 1, ...body });
 
 describe("parseRequest", () => {
   it("accepts every well-formed request type", () => {
-    expect(parseRequest(req({ type: "hello", port: 1234 }))).toEqual({ ok: true, request: { id: 1, type: "hello", port: 1234 } });
-    expect(parseRequest(req({ type: "hello", port: 1, host: "10.0.0.1" }))).toMatchObject({ ok: true });
-    expect(parseRequest(req({ type: "register", user: "Pesho123", files: [{ path: "/a", size: 0, sha256: sha }] }))).toMatchObject({
+    expect(parseRequest(req({ type: "hello", port: 1234, protocol: 2 }))).toEqual({ ok: true, request: { id: 1, type: "hello", port: 1234, protocol: 2 } });
+    expect(parseRequest(req({ type: "hello", port: 1, host: "10.0.0.1", protocol: 2 }))).toMatchObject({ ok: true });
+    expect(parseRequest(req({ type: "hello", port: 1234 }))).toMatchObject({ ok: false, error: { code: "bad-message" } });
+    expect(parseRequest(req({ type: "register", user: "Pesho123", files: [{ path: "/a", size: 0, root: sha }] }))).toMatchObject({
       ok: true,
-      request: { type: "register", user: "Pesho123", files: [{ path: "/a", size: 0, sha256: sha }] },
+      request: { type: "register", user: "Pesho123", files: [{ path: "/a", size: 0, root: sha }] },
     });
     expect(parseRequest(req({ type: "unregister", user: "Gosho321", paths: ["C:\\data\\x.bin"] }))).toMatchObject({ ok: true });
     expect(parseRequest(req({ type: "list-files" }))).toMatchObject({ ok: true });
@@ -28,13 +29,13 @@ describe("parseRequest", () => {
     ["a bad id", JSON.stringify({ id: { x: 1 }, type: "list-files" }), "bad-message"],
     ["an unknown type", req({ type: "teleport" }), "unknown-type"],
     ["a non-string type", req({ type: 5 }), "bad-message"],
-    ["a bad name", req({ type: "register", user: "a b", files: [{ path: "/a", size: 0, sha256: sha }] }), "invalid-name"],
+    ["a bad name", req({ type: "register", user: "a b", files: [{ path: "/a", size: 0, root: sha }] }), "invalid-name"],
     ["a relative path", req({ type: "unregister", user: "u", paths: ["a/b"] }), "invalid-path"],
     ["a path with NUL", req({ type: "unregister", user: "u", paths: ["/a\u0000"] }), "invalid-path"],
     ["an over-long path", req({ type: "unregister", user: "u", paths: ["/" + "é".repeat(MAX_PATH_BYTES / 2)] }), "invalid-path"],
-    ["a fractional size", req({ type: "register", user: "u", files: [{ path: "/a", size: 1.5, sha256: sha }] }), "invalid-file"],
+    ["a fractional size", req({ type: "register", user: "u", files: [{ path: "/a", size: 1.5, root: sha }] }), "invalid-file"],
     ["too many files", req({ type: "unregister", user: "u", paths: Array.from({ length: 1001 }, (_, i) => `/${i}`) }), "too-many-files"],
-    ["a port out of range", req({ type: "hello", port: 65536 }), "invalid-address"],
+    ["a port out of range", req({ type: "hello", port: 65536, protocol: 2 }), "invalid-address"],
   ])("refuses %s", (_name, raw, code) => {
     expect(parseRequest(raw)).toMatchObject({ ok: false, error: { code } });
   });

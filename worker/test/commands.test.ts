@@ -1,12 +1,12 @@
-import { MAX_FILES_PER_MESSAGE, MAX_FILES_PER_USER, MAX_PATH_BYTES, PING, PONG } from "@p2p/shared";
+import { MAX_FILES_PER_MESSAGE, MAX_FILES_PER_USER, MAX_PATH_BYTES, PING, PONG, PROTOCOL_VERSION } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { TrackerSocket, file, sha } from "./tracker-socket.ts";
 
 describe("hello", () => {
   it("records the mini-server port and an advertised host", async () => {
     const peer = await TrackerSocket.open();
-    expect(await peer.ok("hello", { port: 5000 })).toEqual({ host: "127.0.0.1", port: 5000 });
-    expect(await peer.ok("hello", { port: 5001, host: "peer.example" })).toEqual({ host: "peer.example", port: 5001 });
+    expect(await peer.ok("hello", { port: 5000, protocol: PROTOCOL_VERSION })).toEqual({ host: "127.0.0.1", port: 5000, protocol: PROTOCOL_VERSION });
+    expect(await peer.ok("hello", { port: 5001, host: "peer.example", protocol: PROTOCOL_VERSION })).toEqual({ host: "peer.example", port: 5001, protocol: PROTOCOL_VERSION });
     await peer.ok("register", { user: "hello-host", files: [file("/x")] });
     expect((await peer.ok("list-users", {})).users).toContainEqual({ user: "hello-host", host: "peer.example", port: 5001 });
     await peer.close();
@@ -15,10 +15,21 @@ describe("hello", () => {
   it("refuses a bad port or host", async () => {
     const peer = await TrackerSocket.open();
     for (const body of [{ port: 0 }, { port: 70000 }, { port: 1.5 }, { port: 80, host: "bad host" }, { port: 80, host: "" }]) {
-      const reply = await peer.request("hello", body as { port: number });
+      const reply = await peer.request("hello", { protocol: PROTOCOL_VERSION, ...(body as { port: number }) });
       expect(reply).toMatchObject({ ok: false, error: { code: "invalid-address" } });
     }
     await peer.close();
+  });
+
+  it("tells a peer of the older protocol (files named by SHA-256) to upgrade, and lets it register nothing", async () => {
+    const old = await TrackerSocket.open();
+    const reply = await old.request("hello", { port: 4000 });
+    expect(reply).toMatchObject({ ok: false, error: { code: "bad-message" } });
+    expect(JSON.stringify(reply)).toContain("this tracker speaks protocol 2 (files named by their content root) and this peer speaks protocol 1: upgrade p2p-peer");
+    const register = await old.request("register", { user: "old-peer", files: [{ path: "/a", size: 1, sha256: sha("a") }] as never });
+    expect(register).toMatchObject({ ok: false });
+    expect((await old.ok("list-users", {})).users).not.toContainEqual(expect.objectContaining({ user: "old-peer" }));
+    await old.close();
   });
 });
 
@@ -47,9 +58,9 @@ describe("register", () => {
     });
     const mine = (await peer.ok("list-files", {})).files.filter((f: any) => f.user === "reg");
     expect(mine).toEqual([
-      { user: "reg", path: "/a", size: 1, sha256: sha("a") },
-      { user: "reg", path: "/b", size: 20, sha256: sha("c") },
-      { user: "reg", path: "/c", size: 3, sha256: sha("c") },
+      { user: "reg", path: "/a", size: 1, root: sha("a") },
+      { user: "reg", path: "/b", size: 20, root: sha("c") },
+      { user: "reg", path: "/c", size: 3, root: sha("c") },
     ]);
     await peer.close();
   });
@@ -88,12 +99,12 @@ describe("register", () => {
   it("refuses relative, NUL-bearing and over-long paths and malformed file entries", async () => {
     const peer = await TrackerSocket.hello();
     const bad = [
-      [{ path: "relative/x", size: 1, sha256: sha("a") }, "invalid-path"],
-      [{ path: "/a\u0000b", size: 1, sha256: sha("a") }, "invalid-path"],
-      [{ path: "/" + "p".repeat(MAX_PATH_BYTES), size: 1, sha256: sha("a") }, "invalid-path"],
-      [{ path: "/ok", size: -1, sha256: sha("a") }, "invalid-file"],
-      [{ path: "/ok", size: 1, sha256: "ABC" }, "invalid-file"],
-      [{ path: "/ok", size: 1, sha256: sha("A") }, "invalid-file"],
+      [{ path: "relative/x", size: 1, root: sha("a") }, "invalid-path"],
+      [{ path: "/a\u0000b", size: 1, root: sha("a") }, "invalid-path"],
+      [{ path: "/" + "p".repeat(MAX_PATH_BYTES), size: 1, root: sha("a") }, "invalid-path"],
+      [{ path: "/ok", size: -1, root: sha("a") }, "invalid-file"],
+      [{ path: "/ok", size: 1, root: "ABC" }, "invalid-file"],
+      [{ path: "/ok", size: 1, root: sha("A") }, "invalid-file"],
       ["/ok", "bad-message"],
     ] as const;
     for (const [entry, code] of bad) {

@@ -23,7 +23,7 @@ const hostile = fc.oneof(
   fc.record({ id: fc.nat(), type: fc.constant("register"), user: fc.string().filter((u) => !/^[A-Za-z0-9._-]{1,64}$/.test(u)), files: fc.constant([]) }).map((m) => JSON.stringify(m)),
   fc.record({ id: fc.nat(), type: fc.constant("register"), user: fc.constant("steady"), files: fc.array(fc.anything(), { minLength: 1, maxLength: 3 }) }).map((m) => JSON.stringify(m)),
   fc.record({ id: fc.nat(), type: fc.constant("unregister"), user: fc.constant("someone-else"), paths: fc.array(fc.string(), { maxLength: 3 }) }).map((m) => JSON.stringify(m)),
-  fc.record({ id: fc.nat(), type: fc.constant("hello"), port: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 65536 }), fc.double(), fc.string()) }).map((m) => JSON.stringify(m)),
+  fc.record({ id: fc.nat(), type: fc.constant("hello"), protocol: fc.constant(2), port: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 65536 }), fc.double(), fc.string()) }).map((m) => JSON.stringify(m)),
 );
 
 describe("hostile input", () => {

@@ -1,4 +1,5 @@
 import { exports } from "cloudflare:workers";
+import { PROTOCOL_VERSION } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { TrackerSocket, api, file } from "./tracker-socket.ts";
 
@@ -28,8 +29,8 @@ describe("HTTP API", () => {
 
     const files = await api<unknown[]>("/api/files");
     expect(files.filter((f: any) => f.user === "http-api")).toEqual([
-      { user: "http-api", path: "/srv/a.txt", size: 3, sha256: "a".repeat(64) },
-      { user: "http-api", path: "/srv/b.txt", size: 5, sha256: "b".repeat(64) },
+      { user: "http-api", path: "/srv/a.txt", size: 3, root: "a".repeat(64) },
+      { user: "http-api", path: "/srv/b.txt", size: 5, root: "b".repeat(64) },
     ]);
     const users = await api<unknown[]>("/api/users");
     expect(users).toContainEqual({ user: "http-api", host: "127.0.0.1", port: 4100 });
@@ -38,13 +39,13 @@ describe("HTTP API", () => {
 
   it("takes the peer's address from CF-Connecting-IP", async () => {
     const peer = await TrackerSocket.open({ "CF-Connecting-IP": "203.0.113.9" });
-    expect(await peer.ok("hello", { port: 4200 })).toEqual({ host: "203.0.113.9", port: 4200 });
+    expect(await peer.ok("hello", { port: 4200, protocol: PROTOCOL_VERSION })).toEqual({ host: "203.0.113.9", port: 4200, protocol: PROTOCOL_VERSION });
     await peer.close();
   });
 
   it("does not let a client forge its address through the internal header", async () => {
     const peer = await TrackerSocket.open({ "X-P2P-Peer-Host": "198.51.100.1", "CF-Connecting-IP": "203.0.113.10" });
-    expect(await peer.ok("hello", { port: 4201 })).toEqual({ host: "203.0.113.10", port: 4201 });
+    expect(await peer.ok("hello", { port: 4201, protocol: PROTOCOL_VERSION })).toEqual({ host: "203.0.113.10", port: 4201, protocol: PROTOCOL_VERSION });
     await peer.close();
   });
 });

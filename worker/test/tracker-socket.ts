@@ -1,6 +1,6 @@
 /** A test peer: a real WebSocket to the worker under test, inside workerd. */
 import { exports } from "cloudflare:workers";
-import type { FileEntry, RequestBody, RequestType, TrackerReply } from "@p2p/shared";
+import { PROTOCOL_VERSION, type FileEntry, type RequestBody, type RequestType, type TrackerReply } from "@p2p/shared";
 
 export class TrackerSocket {
   private readonly inbox: string[] = [];
@@ -33,7 +33,7 @@ export class TrackerSocket {
   /** Opens a socket that has said hello with the given mini-server port. */
   static async hello(port = 4000, host?: string): Promise<TrackerSocket> {
     const socket = await TrackerSocket.open();
-    const reply = await socket.request("hello", host === undefined ? { port } : { port, host });
+    const reply = await socket.request("hello", host === undefined ? { port, protocol: PROTOCOL_VERSION } : { port, host, protocol: PROTOCOL_VERSION });
     if (!reply.ok) throw new Error(`hello failed: ${reply.error.message}`);
     return socket;
   }
@@ -67,7 +67,7 @@ export class TrackerSocket {
 
 export const sha = (seed: string): string => seed.repeat(64).slice(0, 64);
 
-export const file = (path: string, size = 10, hash = "a"): FileEntry => ({ path, size, sha256: sha(hash) });
+export const file = (path: string, size = 10, hash = "a"): FileEntry => ({ path, size, root: sha(hash) });
 
 export async function api<T>(path: string): Promise<T> {
   const res = await exports.default.fetch(`http://tracker.test${path}`);

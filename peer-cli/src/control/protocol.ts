@@ -4,9 +4,9 @@
  * ends check what they read: the socket is private, but still a process boundary.
  */
 import {
+  checkDigest,
   checkFileEntry,
   checkPath,
-  checkSha256,
   checkUserName,
   expectArray,
   expectInteger,
@@ -69,7 +69,8 @@ export interface DownloadOutcome {
   path: string;
   saved: string;
   size: number;
-  sha256: string;
+  /** The content root the saved file was proved against. */
+  root: string;
   seconds: number;
   /** Bytes fetched in this run (a resumed download fetches only what was missing). */
   transferred: number;
@@ -212,7 +213,7 @@ const outcomeReaders: { [C in CommandName]: (value: unknown) => OutcomeMap[C] } 
       path: checkPath(obj.path),
       saved: checkPath(obj.saved),
       size: count(obj, "size"),
-      sha256: checkSha256(obj.sha256),
+      root: checkDigest(obj.root),
       seconds: seconds(obj, "seconds"),
       transferred: count(obj, "transferred"),
       resumed: count(obj, "resumed"),

@@ -1,21 +1,20 @@
 /**
  * One download, start to finish: check and lock the save path, find the
  * sources (the named user, plus every other online holder of the same
- * content from the cached index), agree on a piece map, fetch the missing
- * pieces from all sources into `<save>.part`, check the whole file, then
- * move it into place. No tracker traffic: addresses come from the local user map.
+ * content from the cached index), prove each source's piece map against the
+ * registered content root, fetch the missing pieces from all proven sources
+ * into `<save>.part` (each checked on arrival), then move it into place. No
+ * tracker traffic: addresses and roots come from the local caches.
  */
 import { lstat, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { FileListing, UserAddress } from "@p2p/shared";
-import { EXIT, PeerError, errorMessage, type PeerErrorCode } from "../errors.ts";
+import { EXIT, PeerError, type PeerErrorCode } from "../errors.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
-import { askSources, type Answers, type SourceAddress, type SourceAnswer } from "./ask-sources.ts";
-import { chooseMap, type Candidate } from "./choose-map.ts";
+import { askSources, type Answers, type SourceAddress } from "./ask-sources.ts";
 import { ensureSpace } from "./disk-space.ts";
-import { OrderedHasher } from "./ordered-hasher.ts";
-import { kindOf, PartFile, partPathOf, readPartState } from "./part-file.ts";
-import { sameMap, type PieceMap } from "./piece-map.ts";
+import { kindOf, PartFile, partPathOf } from "./part-file.ts";
+import { mapMismatch, type PieceMap } from "./piece-map.ts";
 import { lockSave } from "./save-lock.ts";
 import { Swarm, type SourceReport, type SwarmSource } from "./swarm.ts";
 import { writeFailure } from "./write-failure.ts";
@@ -37,6 +36,8 @@ export interface DownloadRequest {
 export interface DownloadResult {
   /** The saved file exactly as it was verified and placed. */
   file: OfferedFile;
+  /** Its piece hashes, proved against its root: the piece map it can now serve. */
+  leaves: Buffer;
   sources: SourceReport[];
   transferred: number;
   resumedBytes: number;
@@ -48,25 +49,26 @@ export interface SourceDirectory {
   lookup(user: string): UserAddress;
   find(user: string): UserAddress | undefined;
   listing(user: string, path: string): FileListing | undefined;
-  holders(sha256: string, size: number): FileListing[];
+  holders(root: string, size: number): FileListing[];
 }
 
 export interface DownloadTiming {
   /** How long a source may take to connect and send its piece map. */
   answerWithinMs: number;
-  /** Once the named source answered, how long the others get to answer before the download starts without them. */
-  graceMs: number;
-  /** Without the named source's answer, how long before starting with the sources that did answer. */
-  startWithinMs: number;
 }
 
-export const DEFAULT_TIMING: DownloadTiming = { answerWithinMs: 10_000, graceMs: 1_000, startWithinMs: 5_000 };
+export const DEFAULT_TIMING: DownloadTiming = { answerWithinMs: 10_000 };
 
 const failed = (code: PeerErrorCode, message: string) => new PeerError(code, message, EXIT.downloadFailed);
 
 export async function downloadFile(directory: SourceDirectory, request: DownloadRequest, timing: DownloadTiming = DEFAULT_TIMING): Promise<DownloadResult> {
-  const { user, save, signal } = request;
+  const { user, path, save, signal } = request;
   const named = directory.lookup(user);
+  // The registered root is what every piece is proved against: without it there is nothing to verify.
+  const expected = directory.listing(user, path);
+  if (!expected) {
+    throw failed("not-found", `${path} is not offered by ${user} (not in the local file index): check the path with list-files`);
+  }
   await checkTarget(save, request.force);
   try {
     await mkdir(dirname(save), { recursive: true });
@@ -78,8 +80,8 @@ export async function downloadFile(directory: SourceDirectory, request: Download
   let answers: Answers | undefined;
   try {
     await checkTarget(save, request.force);
-    answers = askSources(sourcesFor(directory, request, named), { answerWithinMs: timing.answerWithinMs, ...(signal ? { signal } : {}) });
-    return await fetchInto(request, directory.listing(user, request.path), answers, timing);
+    answers = askSources(sourcesFor(directory, request, named, expected), { answerWithinMs: timing.answerWithinMs, ...(signal ? { signal } : {}) });
+    return await fetchInto(request, expected, answers);
   } finally {
     answers?.cancel();
     await lock.release();
@@ -95,12 +97,12 @@ async function checkTarget(save: string, force: boolean): Promise<void> {
   if (!force) throw failed("exists", `${save} already exists; use --force to overwrite it`);
 }
 
-function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named: UserAddress): SourceAddress[] {
+/** The named user first, then every other holder of the same content (same size and root). */
+function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named: UserAddress, expected: FileListing): SourceAddress[] {
   const { user, path } = request;
   const sources: SourceAddress[] = [{ ...named, path }];
-  const expected = directory.listing(user, path);
-  if (request.singleSource || !expected) return sources;
-  for (const holder of directory.holders(expected.sha256, expected.size)) {
+  if (request.singleSource) return sources;
+  for (const holder of directory.holders(expected.root, expected.size)) {
     if (holder.user === user || holder.user === request.self || sources.some((s) => s.user === holder.user)) continue;
     const address = directory.find(holder.user);
     if (address) sources.push({ ...address, path: holder.path });
@@ -109,39 +111,13 @@ function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named:
 }
 
 /**
- * Waits for answers until the download can start: every source answered,
- * or the named one answered and the others had a short grace, or (the named
- * one being slow) some did answer within `startWithinMs`.
+ * Each source's piece map is checked against the registered root on its own,
+ * as it arrives: the first one that proves itself starts the download, later
+ * ones join it, and one that cannot prove itself is dropped as a liar. No
+ * source waits for another and no vote is taken, so neither a frozen holder
+ * nor any number of fake ones can stop an honest source.
  */
-async function firstAnswers(answers: Answers, named: string, timing: DownloadTiming): Promise<{ taken: SourceAnswer[]; allIn: boolean }> {
-  const taken: SourceAnswer[] = [];
-  const started = Date.now();
-  let namedAt: number | undefined;
-  for (;;) {
-    const anyOk = taken.some((a) => a.ok);
-    const until = Math.min(namedAt === undefined ? Infinity : namedAt + timing.graceMs, anyOk ? started + timing.startWithinMs : Infinity);
-    const next = await nextBefore(answers, until);
-    if (next === "later") return { taken, allIn: false };
-    if (next === undefined) return { taken, allIn: true };
-    taken.push(next);
-    if ((next.ok ? next.source.user : next.user) === named) namedAt = Date.now();
-  }
-}
-
-async function nextBefore(answers: Answers, deadline: number): Promise<SourceAnswer | undefined | "later"> {
-  if (deadline === Infinity) return answers.next();
-  const wait = deadline - Date.now();
-  if (wait <= 0) return "later";
-  let timer: NodeJS.Timeout | undefined;
-  const later = new Promise<"later">((resolve) => (timer = setTimeout(() => resolve("later"), wait)));
-  try {
-    return await Promise.race([answers.next(), later]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function fetchInto(request: DownloadRequest, expected: FileListing | undefined, answers: Answers, timing: DownloadTiming): Promise<DownloadResult> {
+async function fetchInto(request: DownloadRequest, expected: FileListing, answers: Answers): Promise<DownloadResult> {
   const { user, path, save, signal } = request;
   const dropped: SourceReport[] = [];
   const drop = (report: SourceReport) => {
@@ -149,51 +125,42 @@ async function fetchInto(request: DownloadRequest, expected: FileListing | undef
     request.onDrop?.(report);
   };
   const dropAnswer = (name: string, reason: string) => drop({ user: name, pieces: 0, bytes: 0, dropped: reason });
-  const fromNamed = (error: PeerError) => failed(error.code, `cannot download ${path} from ${user}: ${error.message}`);
   const aborted = () => failed("aborted", `the download was cancelled; ${partPathOf(save)} is kept if anything was verified: run the same download again to resume`);
-
-  // Pick the piece map from the first answers; later ones join if they agree.
   let namedFailure: PeerError | undefined;
-  const candidates: Candidate<SwarmSource>[] = [];
-  const take = (answer: SourceAnswer) => {
-    if (answer.ok) candidates.push({ source: answer.source, map: answer.map });
-    else if (answer.user === user) namedFailure = answer.error;
-    else dropAnswer(answer.user, errorMessage(answer.error));
+
+  /** The next source whose map proves itself, dropping the others; undefined when none is left. */
+  const nextProven = async (): Promise<{ source: SwarmSource; map: PieceMap } | undefined> => {
+    for (let answer = await answers.next(); answer !== undefined; answer = await answers.next()) {
+      if (!answer.ok) {
+        if (answer.user === user) namedFailure = answer.error;
+        dropAnswer(answer.user, answer.error.message);
+        continue;
+      }
+      const lie = mapMismatch(answer.map, expected);
+      if (lie === undefined) return answer;
+      answer.source.connection.close();
+      dropAnswer(answer.source.user, lie);
+    }
+    return undefined;
   };
-  let { taken, allIn } = await firstAnswers(answers, user, timing);
-  taken.forEach(take);
-  const earlier = await readPartState(save);
-  let chosen = chooseMap(candidates, expected, earlier);
-  while (!chosen && !allIn) {
-    // Nobody usable yet, but some are still answering.
-    const next = await answers.next();
-    if (next === undefined) allIn = true;
-    else take(next);
-    chosen = chooseMap(candidates, expected, earlier);
-  }
+
+  const first = await nextProven();
   if (signal?.aborted) {
-    for (const c of candidates) c.source.connection.close();
+    first?.source.connection.close();
     throw aborted();
   }
-  for (const { source, reason } of chosen?.disagree ?? []) {
-    source.connection.close();
-    dropAnswer(source.user, reason);
+  if (!first) {
+    if (namedFailure && dropped.length === 1) throw failed(namedFailure.code, `cannot download ${path} from ${user}: ${namedFailure.message}`);
+    throw failed(namedFailure?.code ?? "no-source", `no source can deliver ${path}: ${dropped.map((d) => `${d.user}: ${d.dropped}`).join("; ")}`);
   }
-  if (!chosen) {
-    if (namedFailure && dropped.length === 0) throw fromNamed(namedFailure);
-    const reasons = [...(namedFailure ? [`${user}: ${namedFailure.message}`] : []), ...dropped.map((d) => `${d.user}: ${d.dropped}`)];
-    throw failed(namedFailure?.code ?? "no-source", `no source can deliver ${path}: ${reasons.join("; ")}`);
-  }
-  const { map } = chosen;
-  if (namedFailure) dropAnswer(user, namedFailure.message);
+  const { map } = first;
 
   await ensureSpace(dirname(save), map.size - (await PartFile.allocatedBytes(save, map)), save);
-  const hasher = new OrderedHasher(map.hashes.length, map.pieceSize);
   let opened;
   try {
-    opened = await PartFile.open(save, map, (i, data) => hasher.add(i, data));
+    opened = await PartFile.open(save, map, () => {});
   } catch (error) {
-    for (const source of chosen.agree) source.connection.close();
+    first.source.connection.close();
     throw error;
   }
   const { part, have, resumedBytes } = opened;
@@ -201,14 +168,16 @@ async function fetchInto(request: DownloadRequest, expected: FileListing | undef
     map,
     part,
     have,
-    onPiece: (i, data) => hasher.add(i, data),
+    onPiece: () => {},
     onProgress: (bytes, active) => request.onProgress?.(bytes, map.size, active),
     onDrop: drop,
     ...(signal ? { signal } : {}),
   });
-  for (const source of chosen.agree) swarm.add(source);
-  if (allIn) swarm.closeJoins();
-  else void joinLate(answers, swarm, map, take, dropAnswer);
+  swarm.add(first.source);
+  void (async () => {
+    for (let next = await nextProven(); next !== undefined; next = await nextProven()) swarm.add(next.source);
+    swarm.closeJoins();
+  })();
 
   let result;
   try {
@@ -226,44 +195,15 @@ async function fetchInto(request: DownloadRequest, expected: FileListing | undef
       `no source is left to deliver the rest of ${path} (${reasons}); the verified pieces are kept in ${partPathOf(save)}: run the same download again to resume`,
     );
   }
-
-  let sha256: string;
-  try {
-    sha256 = await hasher.digest((i) => part.readPiece(i));
-  } catch (error) {
-    await part.suspend();
-    throw writeFailure(error, partPathOf(save));
-  }
-  if (sha256 !== map.sha256) {
-    await part.discard();
-    throw failed("corrupt", `the assembled file's SHA-256 is ${sha256}, not the registered ${map.sha256}; the sources' piece map was wrong, nothing was kept`);
-  }
-  const file = await part.complete(sha256, request.force);
+  // Every piece matched its hash in a map that gives the registered root: the file is the registered content.
+  const file = await part.complete(request.force);
   const droppedUsers = new Set(dropped.map((d) => d.user));
   return {
     file,
+    leaves: Buffer.concat(map.hashes),
     sources: [...result.sources.filter((s) => !droppedUsers.has(s.user)), ...dropped],
     transferred: result.transferred,
     resumedBytes,
     refetched: result.refetched,
   };
-}
-
-/** Sources that answered after the download started join it if their map is the one chosen. */
-async function joinLate(
-  answers: Answers,
-  swarm: Swarm,
-  map: PieceMap,
-  take: (answer: SourceAnswer) => void,
-  dropAnswer: (user: string, reason: string) => void,
-): Promise<void> {
-  for (let next = await answers.next(); next !== undefined; next = await answers.next()) {
-    if (!next.ok) take(next);
-    else if (sameMap(next.map, map)) swarm.add(next.source);
-    else {
-      next.source.connection.close();
-      dropAnswer(next.source.user, "its piece map disagrees with the other sources");
-    }
-  }
-  swarm.closeJoins();
 }

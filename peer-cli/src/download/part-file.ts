@@ -7,16 +7,17 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { link, lstat, open, readFile, rename, rm, unlink, type FileHandle } from "node:fs/promises";
-import { checkSha256, expectArray, expectInteger, parseJsonObject } from "@p2p/shared";
+import { checkDigest, expectArray, expectInteger, parseJsonObject } from "@p2p/shared";
 import { EXIT, PeerError } from "../errors.ts";
 import { writeFileAtomic } from "../files/atomic-write.ts";
 import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { sideFile } from "../files/side-file.ts";
-import { sameMap, type PieceMap } from "./piece-map.ts";
+import { pieceMapOf, sameMap, type PieceMap } from "./piece-map.ts";
 import { writeFailure } from "./write-failure.ts";
 
-const STATE_VERSION = 1;
+/** 2: the map is named by its content root. 1 (whole-file SHA-256) is read back by its hashes alone. */
+const STATE_VERSION = 2;
 
 export const partPathOf = (save: string): string => sideFile(save, ".part");
 export const statePathOf = (save: string): string => sideFile(save, ".part.json");
@@ -24,16 +25,22 @@ export const statePathOf = (save: string): string => sideFile(save, ".part.json"
 /** Never through a symlink planted at the part file's name, never a FIFO's blocking open. */
 const PART_FLAGS = constants.O_RDWR | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
-/** The piece map an earlier, interrupted download of `save` was using, if its state file is intact. */
+/**
+ * The piece map an earlier, interrupted download of `save` was using, if its
+ * state file is intact. Nothing in it is trusted: its root is recomputed from
+ * its hashes, so it is only used if that gives the registered root (which is
+ * how a state from before content roots is taken over), and every piece on
+ * disk is hashed again before it counts.
+ */
 export async function readPartState(save: string): Promise<PieceMap | null> {
   try {
     const state = parseJsonObject(await readFile(statePathOf(save), "utf8"), "a part state");
-    if (state.version !== STATE_VERSION) return null;
+    if (state.version !== STATE_VERSION && state.version !== 1) return null;
     const size = expectInteger(state, "size", 0, Number.MAX_SAFE_INTEGER);
     const pieceSize = expectInteger(state, "pieceSize", 1, Number.MAX_SAFE_INTEGER);
-    const hashes = expectArray(state, "hashes").map((h) => Buffer.from(checkSha256(h), "hex"));
+    const hashes = expectArray(state, "hashes").map((h) => Buffer.from(checkDigest(h), "hex"));
     if (hashes.length !== Math.ceil(size / pieceSize)) return null;
-    return { size, sha256: checkSha256(state.sha256), pieceSize, hashes };
+    return pieceMapOf(size, pieceSize, hashes);
   } catch {
     return null;
   }
@@ -111,7 +118,7 @@ export class PartFile {
     try {
       await writeFileAtomic(
         statePathOf(save),
-        JSON.stringify({ version: STATE_VERSION, size: map.size, sha256: map.sha256, pieceSize: map.pieceSize, hashes: map.hashes.map((h) => h.toString("hex")) }),
+        JSON.stringify({ version: STATE_VERSION, size: map.size, root: map.root, pieceSize: map.pieceSize, hashes: map.hashes.map((h) => h.toString("hex")) }),
         0o644,
       );
       // Whatever was at the part name is ours to replace: it was checked to be a regular file, or absent.
@@ -150,11 +157,12 @@ export class PartFile {
 
   /**
    * Moves the verified file into place and describes exactly that file: the
-   * one this download wrote and checked, never whatever is at the path now.
+   * one this download wrote and checked (every piece against a map that gives
+   * its root), never whatever is at the path now.
    * Without `force` nothing already at `save` is ever replaced (a hard link
    * fails if the name is taken); with it, only a regular file is.
    */
-  async complete(sha256: string, force: boolean): Promise<OfferedFile> {
+  async complete(force: boolean): Promise<OfferedFile> {
     const { path, save } = this;
     let written;
     try {
@@ -178,7 +186,7 @@ export class PartFile {
     return {
       path: save,
       size: this.map.size,
-      sha256,
+      root: this.map.root,
       dev: placed.dev,
       ino: placed.ino,
       mtimeMs: placed.mtimeMs,

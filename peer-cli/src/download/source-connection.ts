@@ -15,7 +15,7 @@ import {
 } from "@p2p/shared";
 import { errorMessage, EXIT, PeerError, type PeerErrorCode } from "../errors.ts";
 import { errnoCode } from "../files/errno.ts";
-import type { PieceMap } from "./piece-map.ts";
+import { pieceMapOf, type PieceMap } from "./piece-map.ts";
 
 export interface SourceConnectionOptions {
   host: string;
@@ -37,7 +37,7 @@ type Pending =
       path: string;
       offset: number;
       length: number;
-      expect: { size: number; sha256: string };
+      expect: { size: number; root: string };
       /** Where to put the bytes, if the caller reuses a buffer of at least `length`. */
       into: Buffer | undefined;
       resolve: (data: Buffer) => void;
@@ -149,7 +149,7 @@ export class SourceConnection {
    * With `into`, the bytes land in that buffer (a view of its first `length`
    * bytes is returned), so a caller can reuse one buffer for every piece.
    */
-  range(path: string, offset: number, length: number, expect: { size: number; sha256: string }, into?: Buffer): Promise<Buffer> {
+  range(path: string, offset: number, length: number, expect: { size: number; root: string }, into?: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1 || length > MAX_RANGE_BYTES) {
         reject(failure("bad-request", `cannot ask for ${length} bytes at ${offset}: a range is 1 to ${MAX_RANGE_BYTES} bytes at a non-negative offset`));
@@ -246,7 +246,8 @@ export class SourceConnection {
         this.#startBody(bytes, true, (body) => {
           const hashes: Buffer[] = [];
           for (let i = 0; i < header.count; i++) hashes.push(body!.subarray(i * PIECE_HASH_BYTES, (i + 1) * PIECE_HASH_BYTES));
-          head.resolve({ size: header.size, sha256: header.sha256, pieceSize: header.pieceSize, hashes });
+          // The root is recomputed from the hashes: what the source claims in its header proves nothing.
+          head.resolve(pieceMapOf(header.size, header.pieceSize, hashes));
         });
         return;
       }
@@ -257,11 +258,11 @@ export class SourceConnection {
         return;
       }
       const { expect } = head;
-      if (header.size !== expect.size || header.sha256 !== expect.sha256) {
+      if (header.size !== expect.size || header.root !== expect.root) {
         // The connection itself is fine: skip the body and reject this range only.
         const message =
           `${this.#where} now serves another version of ${head.path} ` +
-          `(${header.size} bytes, SHA-256 ${header.sha256}; expected ${expect.size} bytes, SHA-256 ${expect.sha256})`;
+          `(${header.size} bytes, root ${header.root}; expected ${expect.size} bytes, root ${expect.root})`;
         this.#startBody(header.length, false, () => head.reject(failure("changed", message)));
         return;
       }

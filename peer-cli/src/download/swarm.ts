@@ -213,7 +213,7 @@ export class Swarm {
       let data: Buffer;
       this.#outstanding.set(source, (this.#outstanding.get(source) ?? 0) + 1);
       try {
-        data = await source.connection.range(source.path, piece * map.pieceSize, length, { size: map.size, sha256: map.sha256 }, scratch);
+        data = await source.connection.range(source.path, piece * map.pieceSize, length, { size: map.size, root: map.root }, scratch);
       } catch (error) {
         this.#release(piece, source, true);
         if (!this.#stopped) this.#drop(source, errorMessage(error));

@@ -1,12 +1,14 @@
 /** What a registered file looked like, so later reads can tell whether it is still the same file. */
-import { createHash } from "node:crypto";
 import { PeerError } from "../errors.ts";
 import { errnoCode } from "./errno.ts";
+import { rootHexOfLeaves } from "./content-root.ts";
 import { openRegularFile } from "./open-regular.ts";
+import { hashPieces } from "./piece-hashes.ts";
 
 export interface FileFingerprint {
   size: number;
-  sha256: string;
+  /** The content root (content-root.ts), 64 hex digits. */
+  root: string;
   dev: number;
   ino: number;
   mtimeMs: number;
@@ -24,9 +26,8 @@ export interface FileFingerprint {
  */
 const RACY_WINDOW_MS = 2000;
 
-const CHUNK_BYTES = 256 * 1024;
-
-export async function fingerprintFile(path: string): Promise<FileFingerprint> {
+/** What a file looks like now, with its piece hashes (the leaves of its root). */
+export async function hashFile(path: string): Promise<{ fingerprint: FileFingerprint; leaves: Buffer }> {
   const hashedAt = Date.now();
   const opened = await openRegularFile(path);
   if (!opened.ok) {
@@ -37,40 +38,35 @@ export async function fingerprintFile(path: string): Promise<FileFingerprint> {
   }
   const { handle, stats: stat } = opened;
   try {
-    const hash = createHash("sha256");
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    // Read one byte past the expected end: a file that keeps growing must not
-    // keep us hashing forever, and the extra byte is enough to notice it.
-    const limit = stat.size + 1;
-    let read = 0;
-    while (read < limit) {
-      const { bytesRead } = await handle
-        .read(buffer, 0, Math.min(buffer.length, limit - read), read)
-        .catch((error: unknown) => {
-          throw new PeerError("unreadable", `cannot read ${path}: ${errnoCode(error)}`);
-        });
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      read += bytesRead;
+    const leaves = await hashPieces(handle, stat.size);
+    if (!Buffer.isBuffer(leaves)) {
+      if (leaves.failed === "read") throw new PeerError("unreadable", `cannot read ${path}: ${errnoCode(leaves.error)}`);
+      throw new PeerError("changed", `${path} changed while it was being read; try again`);
     }
-
-    // A same-size rewrite during hashing shows up only as a new mtime.
+    // Growing, or rewritten in place while it was read: the hashes may mix two versions.
     const after = await handle.stat();
-    if (read !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs || after.ctimeMs !== stat.ctimeMs) {
+    if (after.size !== stat.size || after.mtimeMs !== stat.mtimeMs || after.ctimeMs !== stat.ctimeMs) {
       throw new PeerError("changed", `${path} changed while it was being read; try again`);
     }
     return {
-      size: stat.size,
-      sha256: hash.digest("hex"),
-      dev: stat.dev,
-      ino: stat.ino,
-      mtimeMs: stat.mtimeMs,
-      ctimeMs: stat.ctimeMs,
-      hashedAt,
+      fingerprint: {
+        size: stat.size,
+        root: rootHexOfLeaves(leaves),
+        dev: stat.dev,
+        ino: stat.ino,
+        mtimeMs: stat.mtimeMs,
+        ctimeMs: stat.ctimeMs,
+        hashedAt,
+      },
+      leaves,
     };
   } finally {
     await handle.close().catch(() => {});
   }
+}
+
+export async function fingerprintFile(path: string): Promise<FileFingerprint> {
+  return (await hashFile(path)).fingerprint;
 }
 
 /** Same inode on the same device, and not modified since the fingerprint was taken. */

@@ -40,7 +40,7 @@ export async function answerGet(client: ClientSocket, offered: OfferedFile, opti
   if (handle === undefined) return;
   try {
     if (client.gone) return;
-    const header: TransferHeader = { status: "ok", size, sha256: offered.sha256 };
+    const header: TransferHeader = { status: "ok", size, root: offered.root };
     if (size === 0) {
       client.reply(header);
       return;
@@ -78,7 +78,7 @@ export async function answerRange(
     if (handle === undefined) return false;
     try {
       if (client.gone) return false;
-      const header: RangeHeader = { status: "ok", size, sha256: offered.sha256, offset, length };
+      const header: RangeHeader = { status: "ok", size, root: offered.root, offset, length };
       client.header(header);
       await sendBytes(client, handle, offset, length, options);
       return true;

@@ -24,7 +24,7 @@ export async function answerPieces(client: ClientSocket, offered: OfferedFile, p
     }
     if (client.gone) return false;
     const pieceSize = pieceSizeFor(size);
-    const header: PieceMapHeader = { status: "ok", size, sha256: offered.sha256, pieceSize, count: pieceCountFor(size, pieceSize) };
+    const header: PieceMapHeader = { status: "ok", size, root: offered.root, pieceSize, count: pieceCountFor(size, pieceSize) };
     client.header(header);
     await client.write(digests);
     return true;

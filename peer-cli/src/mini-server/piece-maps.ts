@@ -2,12 +2,13 @@
  * Piece maps of registered files: the SHA-256 of every piece, computed once
  * per registered version of a file and kept in a small LRU cache.
  */
-import { createHash, type Hash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { PIECE_HASH_BYTES, pieceCountFor, pieceSizeFor } from "@p2p/shared";
+import { rootHexOfLeaves } from "../files/content-root.ts";
 import { sameFile, type FileFingerprint } from "../files/fingerprint.ts";
 import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
+import { hashPieces } from "../files/piece-hashes.ts";
 import { changedRefusal, openOffered, unreadableRefusal, type Refusal } from "./open-offered.ts";
 
 /** Why a piece map could not be made; `status` is the transfer status to answer with. */
@@ -33,10 +34,7 @@ interface Entry {
   digests: Promise<Buffer>;
 }
 
-/** Bytes read at a time; every piece size is a multiple of it. */
-const READ_BYTES = 256 * 1024;
-
-const fingerprintKey = (file: FileFingerprint): string => `${file.size}:${file.sha256}:${file.dev}:${file.ino}:${file.mtimeMs}`;
+const fingerprintKey = (file: FileFingerprint): string => `${file.size}:${file.root}:${file.dev}:${file.ino}:${file.mtimeMs}`;
 
 export class PieceMaps {
   readonly #entries = new Map<string, Entry>();
@@ -72,6 +70,16 @@ export class PieceMaps {
     } finally {
       await opened.handle.close().catch(() => {});
     }
+  }
+
+  /**
+   * Keeps the piece hashes computed while registering `file`, so its first
+   * download needs no second pass over it.
+   */
+  seed(file: OfferedFile, leaves: Buffer): void {
+    const cached = this.#entries.get(file.path);
+    if (cached !== undefined) this.#drop(file.path, cached);
+    this.#insert(file.path, { fingerprint: fingerprintKey(file), bytes: leaves.length, digests: Promise.resolve(leaves) });
   }
 
   /** Cached, or computed from `handle`, which stays open until the computation settles. */
@@ -117,43 +125,18 @@ export class PieceMaps {
   }
 }
 
-/** Reads the file once from `handle`, hashing each piece and the whole file. */
+/** Reads the file once from `handle` and checks its piece hashes give the registered root. */
 async function computePieceMap(file: OfferedFile, handle: FileHandle): Promise<Buffer> {
   const { path, size } = file;
   const changed = (): PieceMapFailure => new PieceMapFailure(changedRefusal(path));
-  const unreadable = (error: unknown): PieceMapFailure => new PieceMapFailure(unreadableRefusal(path, errnoCode(error)));
-
-  const pieceSize = pieceSizeFor(size);
-  const digests = Buffer.alloc(pieceCountFor(size, pieceSize) * PIECE_HASH_BYTES);
-  const whole = createHash("sha256");
-  const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(size, 1)));
-  let piece: Hash = createHash("sha256");
-  let pieceIndex = 0;
-  let inPiece = 0;
-  let position = 0;
-  while (position < size) {
-    // Never straddles a piece boundary: piece sizes are multiples of READ_BYTES.
-    const want = Math.min(buffer.length, size - position, pieceSize - inPiece);
-    const { bytesRead } = await handle.read(buffer, 0, want, position).catch((error: unknown) => {
-      throw unreadable(error);
-    });
-    if (bytesRead === 0) throw changed();
-    const bytes = buffer.subarray(0, bytesRead);
-    whole.update(bytes);
-    piece.update(bytes);
-    position += bytesRead;
-    inPiece += bytesRead;
-    if (inPiece === pieceSize || position === size) {
-      piece.digest().copy(digests, pieceIndex * PIECE_HASH_BYTES);
-      pieceIndex++;
-      piece = createHash("sha256");
-      inPiece = 0;
-    }
+  const leaves = await hashPieces(handle, size);
+  if (!Buffer.isBuffer(leaves)) {
+    if (leaves.failed === "short") throw changed();
+    throw new PieceMapFailure(unreadableRefusal(path, errnoCode(leaves.error)));
   }
-
   const after = await handle.stat().catch((error: unknown) => {
-    throw unreadable(error);
+    throw new PieceMapFailure(unreadableRefusal(path, errnoCode(error)));
   });
-  if (!sameFile(file, after) || whole.digest("hex") !== file.sha256) throw changed();
-  return digests;
+  if (!sameFile(file, after) || rootHexOfLeaves(leaves) !== file.root) throw changed();
+  return leaves;
 }

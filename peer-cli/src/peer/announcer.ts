@@ -10,7 +10,8 @@ import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import type { OfferedFile, OfferedFiles } from "../files/offered-files.ts";
 import type { TrackerClient } from "../tracker/tracker-client.ts";
 import { chunks } from "./batching.ts";
-import { recheckFiles } from "./recheck.ts";
+import type { PieceMaps } from "../mini-server/piece-maps.ts";
+import { hashPaths, recheckFiles, type Recheck } from "./recheck.ts";
 import { saveState, type SavedState } from "./saved-state.ts";
 
 /** Tracker refusals that mean this peer cannot have the name it asked for. */
@@ -19,11 +20,13 @@ const NAME_ERRORS: ReadonlySet<string> = new Set(["name-taken", "name-mismatch",
 /** Longer than the tracker's heartbeat timeout (45 s), after which a stale connection is gone. */
 const NAME_RECLAIM_PATIENCE_MS = 90_000;
 
-const entryOf = ({ path, size, sha256 }: FileEntry): FileEntry => ({ path, size, sha256 });
+const entryOf = ({ path, size, root }: FileEntry): FileEntry => ({ path, size, root });
 
 export interface AnnouncerOptions {
   /** The registry the mini-server serves from. */
   files: OfferedFiles;
+  /** The mini-server's piece maps: files hashed here seed it, so serving them needs no second pass. */
+  pieceMaps: PieceMaps;
   tracker: TrackerClient;
   stateFile: string;
   log: (line: string) => void;
@@ -33,6 +36,7 @@ export interface AnnouncerOptions {
 
 export class Announcer {
   readonly files: OfferedFiles;
+  readonly #pieceMaps: PieceMaps;
   readonly #tracker: TrackerClient;
   readonly #stateFile: string;
   readonly #log: (line: string) => void;
@@ -46,6 +50,7 @@ export class Announcer {
 
   constructor(options: AnnouncerOptions) {
     this.files = options.files;
+    this.#pieceMaps = options.pieceMaps;
     this.#tracker = options.tracker;
     this.#stateFile = options.stateFile;
     this.#log = options.log;
@@ -61,8 +66,12 @@ export class Announcer {
     return error instanceof PeerError && (error.exitCode === EXIT.usage || (NAME_ERRORS.has(error.code) && !this.#claimed));
   }
 
-  /** Takes back the name and files an earlier run of this home offered; they are re-checked on connecting. */
-  restore(saved: SavedState): void {
+  /**
+   * Takes back the name and files an earlier run of this home offered; they
+   * are re-checked on connecting. Files saved by an older version are hashed
+   * again now, before anything is offered.
+   */
+  async restore(saved: SavedState): Promise<void> {
     if (saved.user !== null && this.#user !== null && saved.user !== this.#user) {
       throw new PeerError(
         "name-mismatch",
@@ -74,7 +83,11 @@ export class Announcer {
     // The name was ours: a refusal on reconnecting is retried, not fatal.
     this.#claimed = saved.user !== null;
     for (const file of saved.files) this.files.add(file);
-    if (saved.files.length > 0) this.#log(`offering again ${saved.files.length} files from the last run (--fresh to start empty)`);
+    if (saved.stale.length > 0) {
+      this.#log(`hashing again ${saved.stale.length} files saved by an older version`);
+      this.#take(await hashPaths(saved.stale));
+    }
+    if (this.files.size > 0) this.#log(`offering again ${this.files.size} files from the last run (--fresh to start empty)`);
   }
 
   /** Refuses a second name: one peer, one name. */
@@ -84,8 +97,11 @@ export class Announcer {
     }
   }
 
-  /** Tells the tracker about files (all-or-nothing per batch), then serves them. */
-  async offer(user: string, files: readonly OfferedFile[]): Promise<RegisterOutcome> {
+  /**
+   * Tells the tracker about files (all-or-nothing per batch), then serves
+   * them; `leaves` are piece hashes already computed for some of them.
+   */
+  async offer(user: string, files: readonly OfferedFile[], leaves: ReadonlyMap<string, Buffer> = new Map()): Promise<RegisterOutcome> {
     let counts = { added: 0, updated: 0, total: this.files.size };
     for (const batch of chunks(files, MAX_FILES_PER_MESSAGE)) {
       const result = await this.#tracker.request("register", { user, files: batch.map(entryOf) });
@@ -94,6 +110,8 @@ export class Announcer {
       for (const file of batch) {
         this.files.add(file);
         this.#unannounced.delete(file.path);
+        const known = leaves.get(file.path);
+        if (known) this.#pieceMaps.seed(file, known);
       }
       counts = { added: counts.added + result.added, updated: counts.updated + result.updated, total: result.total };
       this.#save();
@@ -105,15 +123,16 @@ export class Announcer {
    * Offers a file this peer just downloaded. Without a tracker it is served at
    * once and announced when the tracker is back (even mid-reconnect).
    */
-  async offerDownloaded(file: OfferedFile): Promise<{ registeredAs: string | null; registerError?: string }> {
+  async offerDownloaded(file: OfferedFile, leaves: Buffer): Promise<{ registeredAs: string | null; registerError?: string }> {
     const user = this.#user;
     if (user === null) return { registeredAs: null };
     try {
-      await this.offer(user, [file]);
+      await this.offer(user, [file], new Map([[file.path, leaves]]));
       return { registeredAs: user };
     } catch (error) {
       if (!(error instanceof PeerError) || error.code !== "tracker-unreachable") return { registeredAs: null, registerError: errorMessage(error) };
       this.files.add(file);
+      this.#pieceMaps.seed(file, leaves);
       this.#unannounced.add(file.path);
       this.#save();
       return { registeredAs: null, registerError: `${error.message}; it will be registered when the tracker is back` };
@@ -192,16 +211,22 @@ export class Announcer {
 
   /** Drops files gone since they were offered and re-hashes changed ones. */
   async #recheck(): Promise<OfferedFile[]> {
+    const checked = await recheckFiles(this.files.list());
+    // Unregistered while it was being checked: stays unregistered.
+    return this.#take(checked.filter((outcome) => "dropped" in outcome || this.files.get(outcome.file.path)));
+  }
+
+  /** Applies re-checks to the registry: drops what is gone, keeps (and seeds) what was hashed. */
+  #take(outcomes: readonly Recheck[]): OfferedFile[] {
     const kept: OfferedFile[] = [];
-    for (const outcome of await recheckFiles(this.files.list())) {
+    for (const outcome of outcomes) {
       if ("dropped" in outcome) {
         this.files.remove(outcome.path);
         this.#log(`no longer offering ${outcome.path}: ${outcome.dropped}`);
         continue;
       }
-      // Unregistered while it was being checked: stays unregistered.
-      if (!this.files.get(outcome.file.path)) continue;
-      if (outcome.rehashed) this.files.add(outcome.file);
+      this.files.add(outcome.file);
+      if (outcome.leaves) this.#pieceMaps.seed(outcome.file, outcome.leaves);
       kept.push(outcome.file);
     }
     return kept;

@@ -37,7 +37,7 @@ export class FileIndex {
   }
 
   /** Everyone offering exactly this content, in index order. */
-  holders(sha256: string, size: number): FileListing[] {
-    return this.#list.items.filter((f) => f.sha256 === sha256 && f.size === size);
+  holders(root: string, size: number): FileListing[] {
+    return this.#list.items.filter((f) => f.root === root && f.size === size);
   }
 }

@@ -40,6 +40,16 @@ export class MapRefresh {
     clearTimeout(this.#timer);
   }
 
+  /**
+   * Refreshes now, if the tracker is there: for a download naming a user or
+   * file the maps do not know yet. Waits for a refresh already running.
+   */
+  async refreshNow(): Promise<void> {
+    const { tracker, log } = this.#options;
+    if (!tracker.connected) return;
+    await this.#run(tracker.request.bind(tracker)).catch((error: unknown) => log(`could not refresh the user map: ${errorMessage(error)}`));
+  }
+
   /** For the reconnect handshake, whose requests go out before the connection is open to others. */
   duringHandshake(): Promise<void> {
     const { tracker } = this.#options;

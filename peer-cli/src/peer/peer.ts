@@ -18,6 +18,7 @@ import type { TrackerClient } from "../tracker/tracker-client.ts";
 import type { Announcer } from "./announcer.ts";
 import type { FileIndex } from "./file-index.ts";
 import type { Home } from "./home.ts";
+import type { MapRefresh } from "./map-refresh.ts";
 import { registerFiles, unregisterFiles } from "./registration.ts";
 import type { UserMap } from "./user-map.ts";
 
@@ -30,6 +31,7 @@ export interface PeerParts {
   announcer: Announcer;
   userMap: UserMap;
   fileIndex: FileIndex;
+  maps: MapRefresh;
   log: (line: string) => void;
 }
 
@@ -97,12 +99,14 @@ export class Peer {
     emit: (event: ControlEvent) => void,
     signal?: AbortSignal,
   ): Promise<DownloadOutcome> {
-    const { userMap, fileIndex, refreshSeconds, announcer, log } = this.#parts;
+    const { userMap, fileIndex, refreshSeconds, announcer, log, maps } = this.#parts;
+    // A user or file registered since the last refresh: ask once more before saying it is unknown.
+    if (!userMap.find(request.user) || !fileIndex.find(request.user, request.path)) await maps.refreshNow();
     const directory: SourceDirectory = {
       lookup: (user) => userMap.lookup(user, refreshSeconds),
       find: (user) => userMap.find(user),
       listing: (user, path) => fileIndex.find(user, path),
-      holders: (sha256, size) => fileIndex.holders(sha256, size),
+      holders: (root, size) => fileIndex.holders(root, size),
     };
     const started = performance.now();
     const result = await downloadFile(directory, {
@@ -119,13 +123,13 @@ export class Peer {
       },
       ...(signal ? { signal } : {}),
     });
-    const registered = await announcer.offerDownloaded(result.file);
+    const registered = await announcer.offerDownloaded(result.file, result.leaves);
     return {
       user: request.user,
       path: request.path,
       saved: result.file.path,
       size: result.file.size,
-      sha256: result.file.sha256,
+      root: result.file.root,
       seconds: (performance.now() - started) / 1000,
       transferred: result.transferred,
       resumed: result.resumedBytes,

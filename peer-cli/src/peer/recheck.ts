@@ -6,24 +6,35 @@
  */
 import { stat } from "node:fs/promises";
 import { errorMessage } from "../errors.ts";
-import { fingerprintFile, stillValid } from "../files/fingerprint.ts";
+import { hashFile, stillValid } from "../files/fingerprint.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { mapLimit } from "./batching.ts";
 
 /** Files hashed at once. */
 const HASH_CONCURRENCY = 4;
 
-export type Recheck = { file: OfferedFile; rehashed: boolean } | { path: string; dropped: string };
+/** A file still offered (with its piece hashes when it was hashed again), or why it is not. */
+export type Recheck = { file: OfferedFile; leaves?: Buffer } | { path: string; dropped: string };
 
 export function recheckFiles(files: readonly OfferedFile[]): Promise<Recheck[]> {
   return mapLimit(files, HASH_CONCURRENCY, async (file): Promise<Recheck> => {
     const info = await stat(file.path).catch(() => null);
     if (!info) return { path: file.path, dropped: "it no longer exists" };
-    if (info.isFile() && stillValid(file, info)) return { file, rehashed: false };
-    try {
-      return { file: { path: file.path, ...(await fingerprintFile(file.path)) }, rehashed: true };
-    } catch (error) {
-      return { path: file.path, dropped: errorMessage(error) };
-    }
+    if (info.isFile() && stillValid(file, info)) return { file };
+    return hashAgain(file.path);
   });
+}
+
+/** Hashes every path afresh (files an older version saved, whose hashes are not trusted). */
+export function hashPaths(paths: readonly string[]): Promise<Recheck[]> {
+  return mapLimit(paths, HASH_CONCURRENCY, hashAgain);
+}
+
+async function hashAgain(path: string): Promise<Recheck> {
+  try {
+    const { fingerprint, leaves } = await hashFile(path);
+    return { file: { path, ...fingerprint }, leaves };
+  } catch (error) {
+    return { path, dropped: errorMessage(error) };
+  }
 }

@@ -6,7 +6,7 @@
 import { checkUserName, MAX_FILES_PER_USER, ProtocolFailure } from "@p2p/shared";
 import type { RegisterOutcome, UnregisterOutcome } from "../control/protocol.ts";
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
-import { fingerprintFile } from "../files/fingerprint.ts";
+import { hashFile } from "../files/fingerprint.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import type { TrackerClient } from "../tracker/tracker-client.ts";
 import type { Announcer } from "./announcer.ts";
@@ -24,23 +24,27 @@ export async function registerFiles(announcer: Announcer, tracker: TrackerClient
   if (announcer.files.size + fresh > MAX_FILES_PER_USER) {
     throw new PeerError("too-many-files", `a user may offer at most ${MAX_FILES_PER_USER} files; this would make ${announcer.files.size + fresh}`);
   }
-  const results = await mapLimit(unique, HASH_CONCURRENCY, async (path): Promise<{ file: OfferedFile } | { path: string; error: string }> => {
+  const results = await mapLimit(unique, HASH_CONCURRENCY, async (path): Promise<{ file: OfferedFile; leaves: Buffer } | { path: string; error: string }> => {
     try {
-      return { file: { path, ...(await fingerprintFile(path)) } };
+      const { fingerprint, leaves } = await hashFile(path);
+      return { file: { path, ...fingerprint }, leaves };
     } catch (error) {
       return { path, error: errorMessage(error) };
     }
   });
   const files: OfferedFile[] = [];
+  const leaves = new Map<string, Buffer>();
   const failures: string[] = [];
   for (const result of results) {
-    if ("file" in result) files.push(result.file);
-    else failures.push(`  ${result.path}: ${result.error}`);
+    if ("file" in result) {
+      files.push(result.file);
+      leaves.set(result.file.path, result.leaves);
+    } else failures.push(`  ${result.path}: ${result.error}`);
   }
   if (failures.length > 0) {
     throw new PeerError("bad-files", `nothing was registered; ${failures.length} of ${unique.length} files cannot be offered:\n${failures.join("\n")}`);
   }
-  return announcer.offer(user, files);
+  return announcer.offer(user, files, leaves);
 }
 
 export function unregisterFiles(announcer: Announcer, user: string, paths: readonly string[]): Promise<UnregisterOutcome> {

@@ -13,23 +13,22 @@ import type { OfferedFile } from "../files/offered-files.ts";
 export interface SavedState {
   user: string | null;
   files: OfferedFile[];
+  /** Paths saved by an older version (named by whole-file SHA-256): hashed again before they are offered. */
+  stale: string[];
 }
 
-const STATE_VERSION = 2;
+/** 3: files named by content root; 2 and 1 named them by whole-file SHA-256. */
+const STATE_VERSION = 3;
 
 const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value) && value >= 0;
 
-/**
- * One saved file, or null when it is malformed. Version 1 entries have no
- * ctime or hash time: they come back with times that force a re-hash.
- */
+/** One saved file, or null when it is malformed. */
 function readEntry(entry: unknown): OfferedFile | null {
   if (!isObject(entry)) return null;
   try {
     const { dev, ino, mtimeMs, ctimeMs, hashedAt } = entry;
-    if (!isNumber(dev) || !isNumber(ino) || !isNumber(mtimeMs)) return null;
-    const times = isNumber(ctimeMs) && isNumber(hashedAt) ? { ctimeMs, hashedAt } : { ctimeMs: -1, hashedAt: 0 };
-    return { ...checkFileEntry(entry), dev, ino, mtimeMs, ...times };
+    if (!isNumber(dev) || !isNumber(ino) || !isNumber(mtimeMs) || !isNumber(ctimeMs) || !isNumber(hashedAt)) return null;
+    return { ...checkFileEntry(entry), dev, ino, mtimeMs, ctimeMs, hashedAt };
   } catch {
     return null;
   }
@@ -48,15 +47,20 @@ export async function loadState(file: string, log: (line: string) => void): Prom
     const raw = parseJsonObject(text, file);
     const user = raw.user === null || raw.user === undefined ? null : checkUserName(raw.user);
     const entries = Array.isArray(raw.files) ? raw.files : [];
+    if (raw.version !== STATE_VERSION) {
+      // Nothing an older version computed is trusted: its paths are hashed again.
+      const stale = entries.flatMap((entry) => (isObject(entry) && typeof entry.path === "string" ? [entry.path] : []));
+      return { user, files: [], stale };
+    }
     const files = entries.map(readEntry).filter((entry) => entry !== null);
     if (files.length < entries.length) log(`ignoring ${entries.length - files.length} malformed entries in ${file}`);
-    return { user, files };
+    return { user, files, stale: [] };
   } catch (error) {
     log(`ignoring ${file}: ${error instanceof Error ? error.message : String(error)}`);
     return null;
   }
 }
 
-export function saveState(file: string, state: SavedState): Promise<void> {
+export function saveState(file: string, state: Omit<SavedState, "stale">): Promise<void> {
   return writeFileAtomic(file, JSON.stringify({ version: STATE_VERSION, ...state }));
 }

@@ -4,9 +4,11 @@
  * state; the mini-server; the control socket; then the tracker connection.
  * A part that fails to start stops the ones already running.
  */
+import { PROTOCOL_VERSION } from "@p2p/shared";
 import { startControlServer, type ControlServer } from "../control/control-server.ts";
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import { OfferedFiles } from "../files/offered-files.ts";
+import { PieceMaps } from "../mini-server/piece-maps.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
 import { TrackerClient } from "../tracker/tracker-client.ts";
 import { Announcer } from "./announcer.ts";
@@ -60,13 +62,14 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   };
   try {
     const files = new OfferedFiles();
-    const miniServer = await startMiniServerOn(options, files);
+    const pieceMaps = new PieceMaps();
+    const miniServer = await startMiniServerOn(options, files, pieceMaps);
     stops.push(() => miniServer.close());
     log(`mini-server listening on ${options.bind}:${miniServer.port}`);
 
     // Runs on every (re)connection: hello, then the name and files, then fresh maps.
     const announce = async (): Promise<void> => {
-      await tracker.handshake("hello", { port: miniServer.port, ...(options.host ? { host: options.host } : {}) });
+      await tracker.handshake("hello", { port: miniServer.port, protocol: PROTOCOL_VERSION, ...(options.host ? { host: options.host } : {}) });
       await announcer.reclaim();
       await maps.duringHandshake();
     };
@@ -77,11 +80,11 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       onReady: () => void announcer.flush(),
       ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
     });
-    const announcer = new Announcer({ files, tracker, stateFile: home.stateFile, log, ...(options.user ? { user: options.user } : {}) });
-    if (saved) announcer.restore(saved);
+    const announcer = new Announcer({ files, pieceMaps, tracker, stateFile: home.stateFile, log, ...(options.user ? { user: options.user } : {}) });
+    if (saved) await announcer.restore(saved);
     const maps = new MapRefresh({ tracker, userMap, fileIndex, refreshSeconds: options.refreshSeconds, log });
 
-    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, log });
+    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, maps, log });
     const control: ControlServer = await startControlServer(home.controlSocket, (request, emit, signal) => peer.handle(request, emit, signal));
     stops.push(() => control.close());
 
@@ -102,10 +105,11 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   }
 }
 
-async function startMiniServerOn(options: PeerOptions, files: OfferedFiles): Promise<MiniServer> {
+async function startMiniServerOn(options: PeerOptions, files: OfferedFiles, pieceMaps: PieceMaps): Promise<MiniServer> {
   try {
     return await startMiniServer({
       files,
+      pieceMaps,
       port: options.port,
       host: options.bind,
       log: options.log,

@@ -60,7 +60,7 @@ describe("three peers and a tracker", () => {
     const lines = await listFiles(c);
     expect(lines).toEqual([`A : ${aFile}`, `A : ${aSecond}`, `B : ${bFile}`].sort());
     const json = JSON.parse((await c.run("list-files", "--json")).stdout);
-    expect(json).toContainEqual({ user: "A", path: aFile, size: 5 * 1024 * 1024 + 123, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(json).toContainEqual({ user: "A", path: aFile, size: 5 * 1024 * 1024 + 123, root: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it("gives C a copy of A's file, byte for byte, and lists C as a holder", async () => {

@@ -12,7 +12,7 @@ import { createConnection } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, runPeerCli, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
-import { sha256 } from "../helpers.ts";
+import { rootOf, sha256 } from "../helpers.ts";
 
 let tracker: Tracker;
 let dir: string;
@@ -33,7 +33,7 @@ async function file(name: string, data: Buffer): Promise<string> {
   return path;
 }
 
-const trackerFiles = async () => (await (await fetch(`${tracker.http}/api/files`)).json()) as { user: string; path: string; sha256: string }[];
+const trackerFiles = async () => (await (await fetch(`${tracker.http}/api/files`)).json()) as { user: string; path: string; root: string }[];
 const knows = (p: PeerProcess, user: string, path: string) =>
   waitFor(`${p.name} to know ${user}'s ${path}`, async () => (await readFile(join(p.home, "files.json"), "utf8").catch(() => "")).includes(JSON.stringify(path)));
 
@@ -64,7 +64,7 @@ describe("two peers saving to one path", () => {
     expect(loser.stderr).toMatch(/error: a download to .*shared\.bin is already running/);
     expect(sha256(await readFile(save))).toBe(sha256(data));
     const winner = JSON.parse(results.find((r) => r.code === 0)!.stdout);
-    expect(winner.sha256).toBe(sha256(data));
+    expect(winner.root).toBe(rootOf(data));
   });
 });
 
@@ -98,9 +98,9 @@ describe("a home others can write", () => {
     await mkdir(home, { mode: 0o700 });
     const info = await stat(secret);
     const planted = {
-      version: 2,
+      version: 3,
       user: "Victim",
-      files: [{ path: secret, size: info.size, sha256: sha256(await readFile(secret)), dev: info.dev, ino: info.ino, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, hashedAt: Date.now() }],
+      files: [{ path: secret, size: info.size, root: rootOf(await readFile(secret)), dev: info.dev, ino: info.ino, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, hashedAt: Date.now() }],
     };
     await writeFile(join(home, "state.json"), JSON.stringify(planted));
     const asRoot = process.getuid?.() === 0;
@@ -197,7 +197,7 @@ describe("a file changed in place while its peer was down", () => {
     await utimes(path, longAgo, longAgo);
     expect((await stat(path)).mtimeMs).toBe(longAgo.getTime());
     const second = await peer("Changer");
-    await waitFor("the new hash to be listed", async () => (await trackerFiles()).some((f) => f.user === "Changer" && f.path === path && f.sha256 === sha256(changed)));
+    await waitFor("the new hash to be listed", async () => (await trackerFiles()).some((f) => f.user === "Changer" && f.path === path && f.root === rootOf(changed)));
     expect(second.logs()).toContain("offering again 1 files");
   });
 });

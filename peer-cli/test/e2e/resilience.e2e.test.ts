@@ -22,7 +22,7 @@ async function peer(name: string, extra: string[] = []): Promise<PeerProcess> {
 }
 
 const trackerFiles = async () =>
-  (await (await fetch(`${tracker.http}/api/files`)).json()) as { user: string; path: string; size: number; sha256: string }[];
+  (await (await fetch(`${tracker.http}/api/files`)).json()) as { user: string; path: string; size: number; root: string }[];
 const trackerUsers = async () => ((await (await fetch(`${tracker.http}/api/users`)).json()) as { user: string }[]).map((u) => u.user).sort();
 
 async function makeFile(name: string, bytes = 200_000): Promise<string> {

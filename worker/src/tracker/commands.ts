@@ -1,6 +1,7 @@
 /** One handler per request type; each either answers or throws a ProtocolFailure and changes nothing. */
 import {
   MAX_FILES_PER_USER,
+  PROTOCOL_VERSION,
   ProtocolFailure,
   type FileEntry,
   type RequestOf,
@@ -27,7 +28,7 @@ export const commands: { [T in RequestType]: Handler<T> } = {
     const connection = { ...ctx.connection, port, host: host ?? ctx.connection.seenHost };
     if (connection.user !== null) ctx.store.setAddress(connection.user, connection.host, port);
     ctx.save(connection);
-    return { host: connection.host, port };
+    return { host: connection.host, port, protocol: PROTOCOL_VERSION };
   },
 
   register(ctx, { user, files }) {

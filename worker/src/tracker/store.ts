@@ -25,7 +25,7 @@ interface UserRow {
 
 interface FileRow {
   size: number;
-  sha256: string;
+  root: string;
 }
 
 /**
@@ -53,6 +53,9 @@ export class TrackerStore {
   constructor(sql: SqlStorage, transaction: <T>(fn: () => T) => T) {
     this.sql = sql;
     this.transaction = transaction;
+    // Files stored before content roots (a sha256 column) belong to peers of the old protocol, gone since the restart.
+    const columns = [...sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('files')")].map((c) => c.name);
+    if (columns.length > 0 && !columns.includes("root")) sql.exec("DROP TABLE files");
     sql.exec(`
       CREATE TABLE IF NOT EXISTS users (
         user TEXT PRIMARY KEY,
@@ -64,7 +67,7 @@ export class TrackerStore {
         user TEXT NOT NULL REFERENCES users(user) ON DELETE CASCADE,
         path TEXT NOT NULL,
         size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
+        root TEXT NOT NULL,
         PRIMARY KEY (user, path)
       ) WITHOUT ROWID;
     `);
@@ -72,8 +75,8 @@ export class TrackerStore {
       this.users.set(row.user, { conn: row.conn, host: row.host, port: row.port });
       this.files.set(row.user, new Map());
     }
-    for (const row of sql.exec<{ user: string; path: string; size: number; sha256: string }>("SELECT user, path, size, sha256 FROM files")) {
-      this.files.get(row.user)?.set(row.path, { size: row.size, sha256: row.sha256 });
+    for (const row of sql.exec<{ user: string; path: string; size: number; root: string }>("SELECT user, path, size, root FROM files")) {
+      this.files.get(row.user)?.set(row.path, { size: row.size, root: row.root });
     }
   }
 
@@ -91,7 +94,7 @@ export class TrackerStore {
     for (const file of files) {
       const old = mine?.get(file.path);
       if (!old) added++;
-      else if (old.size !== file.size || old.sha256 !== file.sha256) updated++;
+      else if (old.size !== file.size || old.root !== file.root) updated++;
     }
     const current = mine?.size ?? 0;
     if (current + added > maxFiles) {
@@ -106,15 +109,15 @@ export class TrackerStore {
     }
     if (files.length > 0) {
       const index = this.files.get(user)!;
-      for (const file of files) index.set(file.path, { size: file.size, sha256: file.sha256 });
+      for (const file of files) index.set(file.path, { size: file.size, root: file.root });
       this.filesChanged();
-      // Rows as [path, size, sha256] arrays: a smaller parameter, cheaper to take apart.
-      const batch = JSON.stringify(files.map((f) => [f.path, f.size, f.sha256]));
+      // Rows as [path, size, root] arrays: a smaller parameter, cheaper to take apart.
+      const batch = JSON.stringify(files.map((f) => [f.path, f.size, f.root]));
       this.write(() =>
         this.sql.exec(
-          `INSERT INTO files (user, path, size, sha256)
+          `INSERT INTO files (user, path, size, root)
            SELECT ?, j.value->>0, j.value->>1, j.value->>2 FROM json_each(?) j WHERE true
-           ON CONFLICT (user, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256`,
+           ON CONFLICT (user, path) DO UPDATE SET size = excluded.size, root = excluded.root`,
           user,
           batch,
         ),
@@ -168,7 +171,7 @@ export class TrackerStore {
     this.filesCache ??= [...this.files.keys()].sort(byKey).flatMap((user) =>
       [...this.files.get(user)!]
         .sort(([a], [b]) => byKey(a, b))
-        .map(([path, { size, sha256 }]) => ({ user, path, size, sha256 })),
+        .map(([path, { size, root }]) => ({ user, path, size, root })),
     );
     return this.filesCache;
   }
