@@ -96,7 +96,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       ),
       "",
       `- Three holder peers each offer their own copy of the same content under their own name; one downloading peer. The one-source run downloads from ${first} with \`--single-source\`; the three-source run names ${first} and the others join from the cached file index.`,
-      `- Seconds are the downloading peer's own (\`download --json\`): piece maps, pieces, the whole-file SHA-256, fsync and rename. The ideal speed-up is 3×; at ${RATE / MiB} MiB/s per source the fixed costs (asking for piece maps, the final hash, fsync, the endgame) weigh against it.`,
+      `- Seconds are the downloading peer's own (\`download --json\`): piece maps proved against the root, pieces, fsync and placing the file. The ideal speed-up is 3×; at ${RATE / MiB} MiB/s per source the fixed costs (asking for piece maps, fsync, the endgame) weigh against it.`,
       "- Every holder's piece map is computed (one untimed `pieces` request each) before the timed runs. The speed-up is taken per run (one-source seconds / three-source seconds), then the median; runs alternate which goes first.",
       dropped.length > 0 ? `- Sources dropped during the runs: ${dropped.join("; ")}.` : "- No source was dropped in any run.",
     ].join("\n");
@@ -104,7 +104,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     return {
       title: "Multi-source downloads",
       body,
-      targets: [{ name: "Multi-source speed-up (3 throttled sources)", value: speedUp, target: "≥ 2.7×", met: speedUp >= 2.7 }],
+      targets: [{ name: "Multi-source speed-up (3 throttled sources)", value: speedUp, target: "≥ 2.9×", met: speedUp >= 2.9 }],
     };
   } finally {
     await Promise.all(peers.map((p) => p.kill()));

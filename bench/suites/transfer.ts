@@ -1,7 +1,9 @@
 /**
- * Transfer: one big file peer to peer over loopback (single source, piece
- * hashing, whole-file SHA-256, written and fsynced to disk) against a plain
- * Node `net` copy of the same file in the same run, plus socat when present.
+ * Transfer: one big file peer to peer over loopback (single source, every
+ * piece checked against a map proved by the content root, written and fsynced
+ * to disk) against a plain Node `net` copy of the same file in the same run,
+ * plus socat when present; and registering that file (one hashing pass for
+ * its content root) against `sha256sum` of it.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { open, rm, stat } from "node:fs/promises";
@@ -140,8 +142,27 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     peers.push(server);
     const downloader = await startPeer("downloader", tracker.url, dir);
     peers.push(downloader);
-    log("transfer: registering the file (the peer hashes it)");
-    await runOk(server, "register", "Server", file);
+    // Registering hashes every piece once (the content root); sha256sum reads and hashes the same bytes once.
+    const registering: number[] = [];
+    const summing: number[] = [];
+    for (let i = 0; i < Math.max(1, runs); i++) {
+      const [reg, sum] = await inTurn(
+        i,
+        async () => {
+          const started = performance.now();
+          await runOk(server, "register", "Server", file);
+          return (performance.now() - started) / 1000;
+        },
+        async () => {
+          const started = performance.now();
+          execFileSync("sha256sum", [file], { stdio: "ignore" });
+          return (performance.now() - started) / 1000;
+        },
+      );
+      registering.push(reg);
+      summing.push(sum);
+      log(`transfer: register ${fmt(reg, 2)} s, sha256sum ${fmt(sum, 2)} s`);
+    }
     await waitForListing(downloader, [{ user: "Server", path: file }]);
     rawServer = await startRawServer(file);
 
@@ -160,8 +181,8 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       return result;
     };
 
-    // The serving peer hashes every piece on the first request for a file; that run is reported apart.
-    const cold = await p2p("cold");
+    // The first download after registering: the piece map comes from registration, no second pass.
+    const cold = await p2p("first");
 
     const p2pRuns: number[] = [];
     const rawRuns: RawRun[] = [];
@@ -198,7 +219,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     const serverPeak = serverMemory.peak / 1e6;
 
     const rows: (string | number)[][] = [
-      ["p2p, first download (cold piece map)", fmt(cold, 2), fmt(mbps(cold), 0), "—", "—", "—"],
+      ["p2p, first download after registering", fmt(cold, 2), fmt(mbps(cold), 0), "—", "—", "—"],
       [
         "p2p, warm (median)",
         fmt(p2pSeconds, 2),
@@ -233,8 +254,17 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       "",
       perRun,
       "",
-      "- p2p: a `wrangler dev` tracker, a serving `p2p-peer start` process and a downloading one; `p2p-peer download --single-source --json`, timed by the peer (`seconds`: piece map, every piece SHA-256-checked, written in place, the whole-file SHA-256, fsync, rename). Each copy is deleted after its run.",
-      "- The serving peer hashes every piece the first time a file is asked for and caches the map; the first download pays for that and is shown apart. The target uses the warm median.",
+      table(
+        ["hashing the file", "seconds (median)", "MB/s"],
+        [
+          ["`p2p-peer register` (content root: every piece hashed once, one read)", fmt(median(registering), 2), fmt(mbps(median(registering)), 0)],
+          ["`sha256sum` of the same file", fmt(median(summing), 2), fmt(mbps(median(summing)), 0)],
+        ],
+      ),
+      "",
+      "- p2p: a `wrangler dev` tracker, a serving `p2p-peer start` process and a downloading one; `p2p-peer download --single-source --json`, timed by the peer (`seconds`: piece map proved against the root, every piece SHA-256-checked on arrival, written in place, fsync, link into place; no whole-file pass). Each copy is deleted after its run.",
+      "- The serving peer keeps the piece map it computed while registering, so even the first download needs no pass over the file on the serving side; it is still shown apart. The target uses the warm median.",
+      "- Registering is timed from the command (the control socket and the tracker's answer included), `sha256sum` as a process; both read the file from the page cache, and runs alternate which goes first.",
       "- Raw: a `node -e` server process streaming the file with `fs.createReadStream` → socket and a `node -e` client process socket → `fs.createWriteStream`, then fsync (as the peer does); timed by the client from connect to fsync. Default stream buffer sizes, no hashing.",
       `- Ratios are taken per run (raw seconds / p2p seconds, i.e. p2p throughput over raw), then the median; runs alternate which copy goes first. Both read the source from the page cache.`,
       "- Peak RSS is VmHWM from /proc/<pid>/status: for p2p, the downloading peer process (over all its downloads) and the serving peer process (its mini-server, over registering, the piece map and every upload); for raw, the client's maxRSS (median) and the server process's VmHWM.",
@@ -245,7 +275,8 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       title: "Transfer: peer to peer vs a raw TCP copy",
       body,
       targets: [
-        { name: "Transfer vs raw Node TCP copy", value: ratio, target: "≥ 0.9×", met: ratio >= 0.9 },
+        { name: "Transfer vs raw Node TCP copy (every byte verified)", value: ratio, target: "≥ 1.0×", met: ratio >= 1.0 },
+        { name: "Registering vs sha256sum of the same file (time ratio)", value: median(registering) / median(summing), target: "report", met: true },
         { name: "Downloader peak RSS (MB)", value: downloaderPeak, target: "< 100", met: downloaderPeak < 100 },
         { name: "Mini-server peak RSS (MB)", value: serverPeak, target: "< 100", met: serverPeak < 100 },
       ],
