@@ -9,7 +9,7 @@ export default defineConfig({
         test: { name: "shared", include: ["shared/test/**/*.test.ts"], environment: "node" },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" } })],
         test: { name: "worker", include: ["worker/test/**/*.test.ts"] },
       },
       {

@@ -1,4 +1,4 @@
-// Bindings from wrangler.toml, declared where the runtime's types expect them.
+// Bindings from wrangler.jsonc, declared where the runtime's types expect them.
 declare namespace Cloudflare {
   interface Env {
     TRACKER: DurableObjectNamespace<import("./tracker/tracker.ts").Tracker>;
