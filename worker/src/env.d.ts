@@ -4,6 +4,8 @@ declare namespace Cloudflare {
     TRACKER: DurableObjectNamespace<import("./tracker/tracker.ts").Tracker>;
     /** Optional: how long a silent peer stays listed, in ms (default 45000). */
     HEARTBEAT_TIMEOUT_MS?: string;
+    /** Optional secret (`wrangler secret put P2P_TOKEN`): when set, /ws and /api/* need it. */
+    P2P_TOKEN?: string;
   }
   interface GlobalProps {
     mainModule: typeof import("./index.ts");
