@@ -8,6 +8,7 @@ import { startControlServer, type ControlServer } from "../control/control-serve
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import { OfferedFiles } from "../files/offered-files.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
+import { TOKEN_ERRORS } from "../tracker/access-token.ts";
 import { TrackerClient } from "../tracker/tracker-client.ts";
 import { Announcer } from "./announcer.ts";
 import { FileIndex } from "./file-index.ts";
@@ -20,6 +21,8 @@ import { UserMap } from "./user-map.ts";
 export interface PeerOptions {
   home: Home;
   tracker: string;
+  /** The tracker's access token, if it needs one. */
+  token?: string;
   /** Mini-server port; 0 picks a free one. */
   port: number;
   /** Address the mini-server binds to. */
@@ -72,6 +75,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     };
     const tracker = new TrackerClient({
       url: options.tracker,
+      ...(options.token !== undefined ? { token: options.token } : {}),
       log,
       onConnected: announce,
       onReady: () => void announcer.flush(),
@@ -90,7 +94,8 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     try {
       await tracker.start();
     } catch (error) {
-      if (announcer.isFatal(error)) throw error;
+      // A refused token is for the user to fix, not for the background retries.
+      if (announcer.isFatal(error) || (error instanceof PeerError && TOKEN_ERRORS.has(error.code))) throw error;
       log(`${errorMessage(error)}; retrying in the background (downloads still work from ${home.usersFile})`);
     }
     maps.start();
