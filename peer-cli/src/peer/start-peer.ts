@@ -25,8 +25,8 @@ export interface PeerOptions {
   token?: string;
   /** Mini-server port; 0 picks a free one. */
   port: number;
-  /** Address the mini-server binds to. */
-  bind: string;
+  /** Address the mini-server binds to; by default every address, IPv6 and IPv4. */
+  bind?: string;
   /** Address advertised to other peers instead of the one the tracker sees. */
   host?: string;
   /** Claims this name on start, before any file is registered. */
@@ -65,7 +65,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     const files = new OfferedFiles();
     const miniServer = await startMiniServerOn(options, files);
     stops.push(() => miniServer.close());
-    log(`mini-server listening on ${options.bind}:${miniServer.port}`);
+    log(`mini-server listening on ${miniServer.address}`);
 
     // Runs on every (re)connection: hello, then the name and files, then fresh maps.
     const announce = async (): Promise<void> => {
@@ -112,7 +112,7 @@ async function startMiniServerOn(options: PeerOptions, files: OfferedFiles): Pro
     return await startMiniServer({
       files,
       port: options.port,
-      host: options.bind,
+      ...(options.bind !== undefined ? { host: options.bind } : {}),
       log: options.log,
       ...(options.throttleBytesPerSecond ? { throttleBytesPerSecond: options.throttleBytesPerSecond } : {}),
       ...(options.corruptRanges ? { corruptRanges: true } : {}),
