@@ -74,7 +74,7 @@ export interface TrackerOptions {
   port?: number;
   /** Durable Object storage; kept on stop when given, so a restart finds it. */
   stateDir?: string;
-  /** Worker variables, e.g. HEARTBEAT_TIMEOUT_MS. */
+  /** Worker variables, e.g. HEARTBEAT_TIMEOUT_MS, or P2P_TOKEN (otherwise open, whatever .dev.vars says). */
   vars?: Record<string, string>;
   /** Another worker's wrangler config (the benchmarks' echo worker). */
   config?: string;
@@ -84,7 +84,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
   const state = options.stateDir ?? (await mkdtemp(join(tmpdir(), "p2p-tracker-")));
-  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  const vars = Object.entries({ P2P_TOKEN: "", ...options.vars }).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const config = options.config ? ["--config", options.config] : [];
   const args = ["dev", ...config, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false", ...vars];
   const child = spawn(process.execPath, [WRANGLER, ...args], {
