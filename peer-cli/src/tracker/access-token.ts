@@ -18,7 +18,7 @@ export function authorization(token: string | undefined): Record<string, string>
   return token === undefined ? {} : { Authorization: `Bearer ${token}` };
 }
 
-/** Tokens refusals carry these codes; they exit with 1: the user must fix the token, retrying will not. */
+/** Token refusals carry these codes; they exit with 1: the user must fix the token, retrying will not. */
 export const TOKEN_ERRORS: ReadonlySet<string> = new Set(["token-required", "token-refused"]);
 
 /** The refusal, when the tracker at `url` refuses this token (or its absence); null otherwise or when it cannot tell. */
