@@ -4,7 +4,7 @@
  * network, then run from outside the repository against a real tracker.
  */
 import { execFile, type ExecFileException } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, startPeer, startTracker, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
@@ -60,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await peer?.kill();
   await tracker?.stop();
+  await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("the packed peer", () => {

@@ -3,7 +3,7 @@
  * `[::1]:port` in the user map, and download from each other.
  */
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
@@ -12,6 +12,13 @@ let dir: string;
 let tracker: Tracker;
 let alice: PeerProcess;
 let bob: PeerProcess;
+/** Every peer started, kept as soon as it is up, so one failing to start leaves none running. */
+const started: PeerProcess[] = [];
+const start = async (...args: Parameters<typeof startPeer>): Promise<PeerProcess> => {
+  const peer = await startPeer(...args);
+  started.push(peer);
+  return peer;
+};
 
 const portOf = (peer: PeerProcess): number => Number(/mini-server listening on \[::1\]:(\d+)/.exec(peer.logs())?.[1]);
 
@@ -19,15 +26,16 @@ beforeAll(async () => {
   dir = await makeTempDir("p2p-ipv6-");
   tracker = await startTracker();
   [alice, bob] = await Promise.all([
-    startPeer("Alice6", tracker.url, dir, { args: ["--user", "Alice6", "--bind", "::1", "--host", "::1"] }),
+    start("Alice6", tracker.url, dir, { args: ["--user", "Alice6", "--bind", "::1", "--host", "::1"] }),
     // Bracketed as in a URL: taken as the same address.
-    startPeer("Bob6", tracker.url, dir, { args: ["--user", "Bob6", "--bind", "[::1]", "--host", "[::1]"] }),
+    start("Bob6", tracker.url, dir, { args: ["--user", "Bob6", "--bind", "[::1]", "--host", "[::1]"] }),
   ]);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([alice, bob].filter(Boolean).map((peer) => peer.kill()));
+  await Promise.all(started.map((peer) => peer.kill()));
   await tracker?.stop();
+  await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("peers on ::1", () => {

@@ -5,7 +5,7 @@
  * changes nothing on the tracker; a token the tracker stops accepting turns
  * commands into that same refusal.
  */
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, makeTempDir, runPeerCli, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
@@ -34,13 +34,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(peers.map((peer) => peer.kill()));
   await tracker?.stop();
+  await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("a tracker with P2P_TOKEN set", () => {
   it("takes peers with the token, from --token or from $P2P_TOKEN, and they exchange as usual", async () => {
     const alice = await startPeer("Alice", tracker.url, dir, { args: ["--user", "Alice", "--token", TOKEN] });
+    peers.push(alice);
     const bob = await startPeer("Bob", tracker.url, dir, { args: ["--user", "Bob"], env: { P2P_TOKEN: TOKEN } });
-    peers.push(alice, bob);
+    peers.push(bob);
     const file = join(dir, "shared.txt");
     await writeFile(file, "for token holders\n");
     expect((await alice.run("register", "Alice", file)).code).toBe(0);
