@@ -81,6 +81,18 @@ export interface TrackerOptions {
 }
 
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
+  // A port freePort() found may be taken by another process (other test files,
+  // other checkouts on the machine) before wrangler binds it: pick again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchTracker(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error && error.message.includes("Address already in use"))) throw error;
+    }
+  }
+}
+
+async function launchTracker(options: TrackerOptions): Promise<Tracker> {
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
   const state = options.stateDir ?? (await mkdtemp(join(tmpdir(), "p2p-tracker-")));
