@@ -9,7 +9,8 @@ export default defineConfig({
         test: { name: "shared", include: ["shared/test/**/*.test.ts"], environment: "node" },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        // An open tracker, even where a developer's .dev.vars sets an access token.
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" }, miniflare: { bindings: { P2P_TOKEN: "" } } })],
         test: { name: "worker", include: ["worker/test/**/*.test.ts"] },
       },
       {

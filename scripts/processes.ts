@@ -74,17 +74,29 @@ export interface TrackerOptions {
   port?: number;
   /** Durable Object storage; kept on stop when given, so a restart finds it. */
   stateDir?: string;
-  /** Worker variables, e.g. HEARTBEAT_TIMEOUT_MS. */
+  /** Worker variables, e.g. HEARTBEAT_TIMEOUT_MS, or P2P_TOKEN (otherwise open, whatever .dev.vars says). */
   vars?: Record<string, string>;
   /** Another worker's wrangler config (the benchmarks' echo worker). */
   config?: string;
 }
 
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
+  // A port freePort() found may be taken by another process (other test files,
+  // other checkouts on the machine) before wrangler binds it: pick again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchTracker(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error && error.message.includes("Address already in use"))) throw error;
+    }
+  }
+}
+
+async function launchTracker(options: TrackerOptions): Promise<Tracker> {
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
   const state = options.stateDir ?? (await mkdtemp(join(tmpdir(), "p2p-tracker-")));
-  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  const vars = Object.entries({ P2P_TOKEN: "", ...options.vars }).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const config = options.config ? ["--config", options.config] : [];
   const args = ["dev", ...config, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false", ...vars];
   const child = spawn(process.execPath, [WRANGLER, ...args], {
@@ -138,10 +150,18 @@ export interface PeerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function runPeerCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<RunResult> {
+/**
+ * The program and arguments that run p2p-peer: the repository's wrapper with
+ * this Node, or (`bin`) an installed `p2p-peer` through its own `#!` line.
+ */
+function peerCommand(args: string[], bin?: string): [string, string[]] {
+  return bin ? [bin, args] : [process.execPath, [PEER_BIN, ...args]];
+}
+
+export function runPeerCli(args: string[], env: Record<string, string> = {}, cwd?: string, bin?: string): Promise<RunResult> {
   return new Promise((resolveRun) => {
     const options = { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, ...(cwd ? { cwd } : {}) };
-    execFile(process.execPath, [PEER_BIN, ...args], options, (error, stdout, stderr) => {
+    execFile(...peerCommand(args, bin), options, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolveRun({ code, stdout, stderr });
     });
@@ -152,14 +172,12 @@ export async function startPeer(
   name: string,
   tracker: string,
   baseDir: string,
-  options: { refresh?: number; env?: Record<string, string>; args?: string[] } = {},
+  options: { refresh?: number; env?: Record<string, string>; args?: string[]; bin?: string } = {},
 ): Promise<PeerProcess> {
   const home = join(baseDir, name);
-  const child = spawn(
-    process.execPath,
-    [PEER_BIN, "start", "--tracker", tracker, "--home", home, "--bind", "127.0.0.1", "--refresh", String(options.refresh ?? 1), ...(options.args ?? [])],
-    { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
+  const { bin } = options;
+  const args = ["start", "--tracker", tracker, "--home", home, "--bind", "127.0.0.1", "--refresh", String(options.refresh ?? 1), ...(options.args ?? [])];
+  const child = spawn(...peerCommand(args, bin), { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const output = collect(child);
   await waitFor(`peer ${name} to be ready`, () => {
     if (child.exitCode !== null) throw new Error(`peer ${name} exited: ${output.text()}`);
@@ -170,8 +188,8 @@ export async function startPeer(
     home,
     child,
     logs: output.text,
-    run: (...args) => runPeerCli(args, { P2P_PEER_HOME: home }),
-    runIn: (cwd, ...args) => runPeerCli(args, { P2P_PEER_HOME: home }, cwd),
+    run: (...args) => runPeerCli(args, { ...options.env, P2P_PEER_HOME: home }, undefined, bin),
+    runIn: (cwd, ...args) => runPeerCli(args, { ...options.env, P2P_PEER_HOME: home }, cwd, bin),
     kill: (signal = "SIGTERM") => stopProcess(child, signal),
   };
 }

@@ -7,7 +7,7 @@ const HERE = import.meta.dirname;
 
 export const startOurTracker = (): Promise<Tracker> => startTracker();
 
-export const startEchoTracker = (): Promise<Tracker> => startTracker({ config: join(HERE, "../echo-worker/wrangler.toml") });
+export const startEchoTracker = (): Promise<Tracker> => startTracker({ config: join(HERE, "../echo-worker/wrangler.jsonc") });
 
 export interface BtTracker {
   url: string;

@@ -1,19 +1,34 @@
 #!/usr/bin/env node
-// Runs the bundle built at install (peer-cli/dist), or the TypeScript sources
-// directly when there is no bundle or a source file is newer than it.
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+// Starts p2p-peer. An installed package has only the bundle (dist/), which it
+// runs. In a checkout of the repository the TypeScript sources run instead
+// whenever one is newer than the bundle, so an edit is never run stale.
+// Written for any Node, so that an old one gets a message, not a crash.
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
+const here = dirname(fileURLToPath(import.meta.url));
+const bundle = join(here, "../dist/p2p-peer.mjs");
+const checkout = existsSync(join(here, "../src"));
+
+/** The lowest Node the bundle runs on, from package.json's engines (">=22.12"). */
+function minimumNode() {
+  const { engines } = JSON.parse(readFileSync(join(here, "../package.json"), "utf8"));
+  const [, major = "22", minor = "0"] = /(\d+)\.(\d+)/.exec(engines?.node ?? "") ?? [];
+  return [Number(major), Number(minor)];
+}
+
+// The sources need type stripping without a flag (Node 22.18).
+const [needMajor, needMinor] = checkout ? [22, 18] : minimumNode();
 const [major, minor] = process.versions.node.split(".").map(Number);
-if (major < 22 || (major === 22 && minor < 18)) {
+if (major < needMajor || (major === needMajor && minor < needMinor)) {
   process.stderr.write(
-    `p2p-peer needs Node ≥ 22.18 (this is ${process.version}); run it through npm (npx p2p-peer …), which uses the project's Node 22\n`,
+    checkout
+      ? `p2p-peer needs Node ≥ ${needMajor}.${needMinor} (this is ${process.version}); run it through npm (npx p2p-peer …), which uses the project's Node 22\n`
+      : `p2p-peer needs Node.js ≥ ${needMajor}.${needMinor} (this is ${process.version}); install it from https://nodejs.org or your package manager, then run p2p-peer again\n`,
   );
   process.exit(1);
 }
-
-const here = import.meta.dirname;
-const bundle = join(here, "../dist/p2p-peer.mjs");
 
 /** The newest modification time of any file under these folders. */
 function newest(folders) {
@@ -26,6 +41,10 @@ function newest(folders) {
   return latest;
 }
 
-const sources = [join(here, "../src"), join(here, "../../shared/src")].filter((folder) => existsSync(folder));
-const fresh = existsSync(bundle) && statSync(bundle).mtimeMs >= newest(sources);
-await import(fresh ? bundle : "../src/cli/run.ts");
+if (!checkout && !existsSync(bundle)) {
+  process.stderr.write(`p2p-peer: ${bundle} is missing; reinstall the package\n`);
+  process.exit(1);
+}
+const sources = () => [join(here, "../src"), join(here, "../../shared/src")].filter((folder) => existsSync(folder));
+const fresh = !checkout || (existsSync(bundle) && statSync(bundle).mtimeMs >= newest(sources()));
+await import(fresh ? pathToFileURL(bundle).href : "../src/cli/run.ts");

@@ -44,6 +44,8 @@ export const PEER_ERROR_CODES = [
   "bad-tracker-url",
   "tracker-unreachable",
   "tracker-timeout",
+  "token-required",
+  "token-refused",
   // downloads
   "aborted",
   "exists",

@@ -1,9 +1,11 @@
-// Bindings from wrangler.toml, declared where the runtime's types expect them.
+// Bindings from wrangler.jsonc, declared where the runtime's types expect them.
 declare namespace Cloudflare {
   interface Env {
     TRACKER: DurableObjectNamespace<import("./tracker/tracker.ts").Tracker>;
     /** Optional: how long a silent peer stays listed, in ms (default 45000). */
     HEARTBEAT_TIMEOUT_MS?: string;
+    /** Optional secret (`wrangler secret put P2P_TOKEN`): when set, /ws and /api/* need it. */
+    P2P_TOKEN?: string;
   }
   interface GlobalProps {
     mainModule: typeof import("./index.ts");

@@ -1,5 +1,6 @@
 /** The tracker's HTTP front: routes peers' sockets and the read-only API to the one Tracker object. */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
+import { refusal } from "./access.ts";
 import { PEER_HOST_HEADER, Tracker } from "./tracker/tracker.ts";
 
 export { Tracker };
@@ -15,6 +16,16 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.get("/health", (c) => c.json({ ok: true }));
 
+/** With the P2P_TOKEN secret set, peers' sockets and the API need the token (access.ts). */
+const needsToken: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
+  const refused = await refusal(c);
+  if (refused === null) return next();
+  c.header("WWW-Authenticate", 'Bearer realm="p2p-tracker"');
+  return c.json(errorBody(refused.code, refused.message), 401);
+};
+app.use("/ws", needsToken);
+app.use("/api/*", needsToken);
+
 app.get("/ws", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     return c.json(errorBody("upgrade-required", "connect here with a WebSocket"), 426);
@@ -22,6 +33,9 @@ app.get("/ws", async (c) => {
   // Peers' addresses come from Cloudflare's edge; `wrangler dev` may not set it.
   const headers = new Headers(c.req.raw.headers);
   headers.set(PEER_HOST_HEADER, c.req.header("CF-Connecting-IP") ?? "127.0.0.1");
+  // The token has been checked; the object has no use for it.
+  headers.delete("Authorization");
+  headers.delete("Cookie");
   return trackerOf(c.env).fetch(new Request(c.req.raw, { headers }));
 });
 

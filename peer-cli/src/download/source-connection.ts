@@ -5,6 +5,7 @@
 import net from "node:net";
 import {
   encodeLine,
+  formatAddress,
   MAX_RANGE_BYTES,
   MAX_TRANSFER_HEADER_BYTES,
   parsePieceMapHeader,
@@ -85,9 +86,7 @@ export class SourceConnection {
 
   static async open(options: SourceConnectionOptions): Promise<SourceConnection> {
     const { host, port, signal } = options;
-    const where = `${options.owner === undefined ? "the peer's" : `${options.owner}'s`} mini-server at ${
-      host.includes(":") ? `[${host}]` : host
-    }:${port}`;
+    const where = `${options.owner === undefined ? "the peer's" : `${options.owner}'s`} mini-server at ${formatAddress(host, port)}`;
     const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     if (signal?.aborted) throw aborted();
 

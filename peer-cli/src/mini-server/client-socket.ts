@@ -6,7 +6,7 @@
  * counted in one place for admission to judge.
  */
 import type net from "node:net";
-import { encodeLine, type TransferHeader } from "@p2p/shared";
+import { encodeLine, formatAddress, type TransferHeader } from "@p2p/shared";
 import { errnoCode } from "../files/errno.ts";
 import { Progress, type ProgressRules } from "./progress.ts";
 
@@ -29,7 +29,7 @@ export class ClientSocket {
   constructor(socket: net.Socket, options: { idleTimeoutMs: number; progress: ProgressRules; log: (line: string) => void }) {
     const { idleTimeoutMs, log } = options;
     this.socket = socket;
-    this.remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    this.remote = socket.remoteAddress === undefined ? "?" : formatAddress(socket.remoteAddress, socket.remotePort ?? 0);
     this.progress = new Progress(options.progress);
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#log = log;

@@ -4,6 +4,7 @@
  * clients admission lets in, hands each to its request loop, and closes.
  */
 import net from "node:net";
+import { formatAddress } from "@p2p/shared";
 import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { Admission, addressKey } from "./admission.ts";
@@ -15,7 +16,7 @@ export interface MiniServerOptions {
   files: { get(path: string): OfferedFile | undefined };
   /** 0 = any free port. */
   port?: number;
-  /** Bind address, default "0.0.0.0". */
+  /** Bind address; by default every address, IPv6 and IPv4 (IPv4 alone where the system has no IPv6). */
   host?: string;
   /**
    * Concurrent connections served. When all are taken, a newcomer takes the
@@ -46,6 +47,8 @@ export interface MiniServerOptions {
 
 export interface MiniServer {
   port: number;
+  /** The address listened on, as `host:port` (`[::]:40123` for every address). */
+  address: string;
   close(): Promise<void>;
   activeTransfers(): number;
 }
@@ -107,7 +110,9 @@ export async function startMiniServer(options: MiniServerOptions): Promise<MiniS
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "0.0.0.0", () => {
+    // Without a host Node listens on "::" dual-stack: a peer the tracker
+    // sees over IPv6 is advertised by its IPv6 address and must answer there.
+    server.listen({ port: options.port ?? 0, ...(options.host !== undefined ? { host: options.host } : {}) }, () => {
       server.off("error", reject);
       resolve();
     });
@@ -120,6 +125,7 @@ export async function startMiniServer(options: MiniServerOptions): Promise<MiniS
   let closing: Promise<void> | undefined;
   return {
     port: address.port,
+    address: formatAddress(address.address, address.port),
     activeTransfers: () => context.transfers.active,
     close() {
       closing ??= new Promise<void>((resolve) => {

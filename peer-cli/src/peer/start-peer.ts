@@ -10,6 +10,7 @@ import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import { OfferedFiles } from "../files/offered-files.ts";
 import { PieceMaps } from "../mini-server/piece-maps.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
+import { TOKEN_ERRORS } from "../tracker/access-token.ts";
 import { TrackerClient } from "../tracker/tracker-client.ts";
 import { Announcer } from "./announcer.ts";
 import { FileIndex } from "./file-index.ts";
@@ -22,10 +23,12 @@ import { UserMap } from "./user-map.ts";
 export interface PeerOptions {
   home: Home;
   tracker: string;
+  /** The tracker's access token, if it needs one. */
+  token?: string;
   /** Mini-server port; 0 picks a free one. */
   port: number;
-  /** Address the mini-server binds to. */
-  bind: string;
+  /** Address the mini-server binds to; by default every address, IPv6 and IPv4. */
+  bind?: string;
   /** Address advertised to other peers instead of the one the tracker sees. */
   host?: string;
   /** Claims this name on start, before any file is registered. */
@@ -65,7 +68,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     const pieceMaps = new PieceMaps();
     const miniServer = await startMiniServerOn(options, files, pieceMaps);
     stops.push(() => miniServer.close());
-    log(`mini-server listening on ${options.bind}:${miniServer.port}`);
+    log(`mini-server listening on ${miniServer.address}`);
 
     // Runs on every (re)connection: hello, then the name and files, then fresh maps.
     const announce = async (): Promise<void> => {
@@ -75,6 +78,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     };
     const tracker = new TrackerClient({
       url: options.tracker,
+      ...(options.token !== undefined ? { token: options.token } : {}),
       log,
       onConnected: announce,
       onReady: () => void announcer.flush(),
@@ -93,7 +97,8 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     try {
       await tracker.start();
     } catch (error) {
-      if (announcer.isFatal(error)) throw error;
+      // A refused token is for the user to fix, not for the background retries.
+      if (announcer.isFatal(error) || (error instanceof PeerError && TOKEN_ERRORS.has(error.code))) throw error;
       log(`${errorMessage(error)}; retrying in the background (downloads still work from ${home.usersFile})`);
     }
     maps.start();
@@ -111,7 +116,7 @@ async function startMiniServerOn(options: PeerOptions, files: OfferedFiles, piec
       files,
       pieceMaps,
       port: options.port,
-      host: options.bind,
+      ...(options.bind !== undefined ? { host: options.bind } : {}),
       log: options.log,
       ...(options.throttleBytesPerSecond ? { throttleBytesPerSecond: options.throttleBytesPerSecond } : {}),
       ...(options.corruptRanges ? { corruptRanges: true } : {}),

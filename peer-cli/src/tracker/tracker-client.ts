@@ -14,9 +14,12 @@ import {
   type ResultMap,
 } from "@p2p/shared";
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
+import { authorization, tokenRefusal } from "./access-token.ts";
 
 export interface TrackerClientOptions {
   url: string;
+  /** Sent as `Authorization: Bearer …` to a tracker that needs one (its P2P_TOKEN). */
+  token?: string;
   /** Runs after every (re)connection, before requests from others are let through. */
   onConnected: () => Promise<void>;
   /** Runs once requests are let through again, after onConnected. */
@@ -38,8 +41,12 @@ interface Pending {
 }
 
 export class TrackerClient {
-  private readonly options: Required<Omit<TrackerClientOptions, "onReady">> & Pick<TrackerClientOptions, "onReady">;
+  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "token">> & Pick<TrackerClientOptions, "onReady" | "token">;
   private ws: WebSocket | null = null;
+  /** Whether the current socket ever opened: one that never did may have been refused. */
+  private opened = false;
+  /** Set while the tracker refuses this peer's token (or its absence); commands then say so. */
+  private refused: PeerError | null = null;
   private ready = false;
   private stopped = false;
   private nextId = 1;
@@ -129,14 +136,18 @@ export class TrackerClient {
     if (this.stopped) return;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.options.url);
+      ws = new WebSocket(this.options.url, { headers: authorization(this.options.token) });
     } catch (error) {
       this.firstConnection?.reject(new PeerError("bad-tracker-url", `invalid tracker URL ${this.options.url}: ${errorMessage(error)}`, EXIT.usage));
       this.firstConnection = null;
       return;
     }
     this.ws = ws;
-    ws.addEventListener("open", () => void this.onOpen(ws));
+    this.opened = false;
+    ws.addEventListener("open", () => {
+      if (ws === this.ws) this.opened = true;
+      void this.onOpen(ws);
+    });
     ws.addEventListener("message", (event) => this.onMessage(event.data));
     ws.addEventListener("close", () => this.onClose(ws));
     // Node's WebSocket reports a refused connection with "error" and never
@@ -160,6 +171,7 @@ export class TrackerClient {
       if (this.stopped || ws !== this.ws) return;
       this.ready = true;
       this.attempt = 0;
+      this.refused = null;
       if (this.downSince) this.options.log(`connected to tracker ${this.options.url}`);
       this.downSince = null;
       this.firstConnection?.resolve();
@@ -231,17 +243,30 @@ export class TrackerClient {
     }
     this.failPending(this.unreachable());
     if (this.stopped) return;
-    if (this.firstConnection) {
-      this.firstConnection.reject(
-        new PeerError("tracker-unreachable", `cannot connect to the tracker at ${this.options.url}; is it running?`, EXIT.trackerUnreachable),
-      );
-      this.firstConnection = null;
-    }
+    if (this.opened) this.failFirstConnection(null);
+    else void this.askWhyRefused();
     if (wasReady) this.options.log(`lost the tracker connection; reconnecting`);
     const base = Math.min(this.options.maxBackoffMs, 250 * 2 ** this.attempt);
     const delay = base / 2 + Math.random() * (base / 2);
     this.attempt++;
     this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  /** After a socket that never opened: was it the token? Remembered until a connection succeeds. */
+  private async askWhyRefused(): Promise<void> {
+    const refusal = await tokenRefusal(this.options.url, this.options.token);
+    if (this.stopped || this.ready) return;
+    // Later connections keep retrying (the token may be fixed on the tracker); say so once.
+    if (refusal && !this.refused && !this.firstConnection) this.options.log(`${refusal.message}; retrying`);
+    this.refused = refusal;
+    this.failFirstConnection(refusal);
+  }
+
+  private failFirstConnection(refusal: PeerError | null): void {
+    this.firstConnection?.reject(
+      refusal ?? new PeerError("tracker-unreachable", `cannot connect to the tracker at ${this.options.url}; is it running?`, EXIT.trackerUnreachable),
+    );
+    this.firstConnection = null;
   }
 
   private failPending(error: Error): void {
@@ -253,6 +278,7 @@ export class TrackerClient {
   }
 
   private unreachable(): PeerError {
+    if (this.refused) return this.refused;
     const since = this.downSince ? `, retrying since ${this.downSince.toLocaleTimeString()}` : "";
     return new PeerError("tracker-unreachable", `tracker unreachable at ${this.options.url}${since}`, EXIT.trackerUnreachable);
   }

@@ -3,6 +3,8 @@ import { defineCommand } from "citty";
 import { EXIT } from "../../errors.ts";
 import { resolveHome } from "../../peer/home.ts";
 import { startPeer } from "../../peer/start-peer.ts";
+import { isValidToken } from "../../tracker/access-token.ts";
+import { advertisedHost, unbracket } from "../address-args.ts";
 import { usage } from "../env.ts";
 import { runPrompt } from "../prompt.ts";
 
@@ -16,10 +18,11 @@ export default defineCommand({
   args: {
     tracker: { type: "string", description: `Tracker WebSocket URL (default: $P2P_TRACKER or ${DEFAULT_TRACKER})`, valueHint: "url" },
     port: { type: "string", description: "Mini-server port; 0 picks a free one", default: "0", valueHint: "port" },
-    bind: { type: "string", description: "Address the mini-server listens on", default: "0.0.0.0", valueHint: "addr" },
-    host: { type: "string", description: "Address other peers should use to reach this one (default: as the tracker sees it)", valueHint: "host" },
+    bind: { type: "string", description: "Address the mini-server listens on (default: every address, IPv6 and IPv4)", valueHint: "addr" },
+    host: { type: "string", description: "Address other peers should use to reach this one, a name or an IP (default: as the tracker sees it)", valueHint: "host" },
     user: { type: "string", description: "Claim this user name at once (otherwise the first register names the peer)", valueHint: "name" },
     fresh: { type: "boolean", description: "Start empty instead of offering again what this home offered last time" },
+    token: { type: "string", description: "The tracker's access token, if it needs one (default: $P2P_TOKEN, which other users cannot see in ps)", valueHint: "token" },
     home: { type: "string", description: "The peer's home folder (default: $P2P_PEER_HOME or ~/.p2p-peer)", valueHint: "dir" },
     refresh: { type: "string", description: "Seconds between user-map refreshes", default: "30", valueHint: "s" },
   },
@@ -31,14 +34,20 @@ export default defineCommand({
     if (args.user !== undefined && !USER_NAME_PATTERN.test(args.user)) {
       throw usage(`invalid --user ${JSON.stringify(args.user)}: use 1–64 characters from A–Z, a–z, 0–9, ".", "_" and "-"`);
     }
+    const token = args.token ?? (process.env.P2P_TOKEN || undefined);
+    if (token !== undefined && !isValidToken(token)) {
+      throw usage(`the access token must be 1–4096 visible ASCII characters without spaces (${args.token === undefined ? "$P2P_TOKEN" : "--token"})`);
+    }
+    const host = args.host === undefined ? undefined : advertisedHost(args.host);
     const home = resolveHome(args.home);
     const log = (line: string) => process.stderr.write(`[p2p-peer] ${line}\n`);
     const running = await startPeer({
       home,
       tracker: args.tracker ?? process.env.P2P_TRACKER ?? DEFAULT_TRACKER,
+      ...(token !== undefined ? { token } : {}),
       port,
-      bind: args.bind,
-      ...(args.host ? { host: args.host } : {}),
+      ...(args.bind !== undefined ? { bind: unbracket(args.bind) } : {}),
+      ...(host !== undefined ? { host } : {}),
       ...(args.user ? { user: args.user } : {}),
       ...(args.fresh ? { fresh: true } : {}),
       refreshSeconds: refresh,
