@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from "@p2p/shared";
 /**
  * The optional access token, through the real worker and the real tracker
  * object: the worker is called with this runtime's bindings plus the
@@ -72,13 +73,13 @@ describe("with P2P_TOKEN set", () => {
     expect((await call("/api/users", bearer(TOKEN))).status).toBe(200);
     expect((await call("/api/users", { Cookie: `theme=dark; p2p_token=${encodeURIComponent(TOKEN)}` })).status).toBe(200);
     const peer = await connect(bearer(TOKEN));
-    expect(await peer.ok("hello", { port: 4300 })).toEqual({ host: "127.0.0.1", port: 4300 });
+    expect(await peer.ok("hello", { port: 4300, protocol: PROTOCOL_VERSION })).toEqual({ host: "127.0.0.1", port: 4300, protocol: PROTOCOL_VERSION });
     peer.close();
   });
 
   it("changes nothing for a wrong token: a register over a refused socket never happens", async () => {
     const owner = await connect(bearer(TOKEN));
-    await owner.ok("hello", { port: 4301 });
+    await owner.ok("hello", { port: 4301, protocol: PROTOCOL_VERSION });
     await owner.ok("register", { user: "token-owner", files: [file("/srv/kept.txt")] });
     const before = await listed();
 
