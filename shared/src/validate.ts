@@ -29,7 +29,11 @@ const fail = (code: ErrorCode, message: string): never => {
 
 const encoder = new TextEncoder();
 
-/** UTF-8 length without allocating when the answer is obvious. */
+/**
+ * UTF-8 length, as TextEncoder and Buffer.byteLength count it: a lone
+ * surrogate becomes U+FFFD (3 bytes). Short strings are encoded outright;
+ * longer ones are counted without allocating.
+ */
 export function utf8Length(text: string): number {
   // Every UTF-16 unit encodes to 1–3 bytes.
   if (text.length * 3 <= 1024) return encoder.encode(text).length;
@@ -38,13 +42,16 @@ export function utf8Length(text: string): number {
     const c = text.charCodeAt(i);
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      // A pair: one code point above U+FFFF.
       bytes += 4;
       i++;
     } else bytes += 3;
   }
   return bytes;
 }
+
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 export type JsonObject = Record<string, unknown>;
 

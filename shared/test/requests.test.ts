@@ -47,8 +47,16 @@ describe("parseRequest", () => {
   });
 
   it("counts UTF-8 bytes exactly", () => {
-    for (const text of ["", "abc", "é", "€", "😀", "a😀é€".repeat(500), "\ud800x"]) {
+    for (const text of ["", "abc", "é", "€", "😀", "a😀é€".repeat(500), "\ud800x", "\ud800€".repeat(400), "\ud800\ud800\udc00".repeat(200)]) {
       expect(utf8Length(text)).toBe(Buffer.byteLength(text, "utf8"));
     }
+  });
+
+  it("is not fooled by lone surrogates into passing an oversized message", () => {
+    // A lone high surrogate before a 3-byte character is 6 bytes; it was once counted as 4,
+    // which let this 1.2 MB message pass for 0.8 MB. (JSON text may carry lone surrogates raw.)
+    const message = `{"id":1,"type":"list-files","pad":"${"\ud800€".repeat(200_000)}"}`;
+    expect(Buffer.byteLength(message)).toBeGreaterThan(MAX_MESSAGE_BYTES);
+    expect(parseRequest(message)).toMatchObject({ ok: false, error: { code: "too-large" } });
   });
 });
