@@ -10,7 +10,7 @@ export const ERROR_CODES = [
   "too-large",
   /** A user name outside USER_NAME_PATTERN. */
   "invalid-name",
-  /** A path that is not absolute, too long, or contains NUL. */
+  /** A path that is not absolute, too long, or carries a control character or a lone surrogate. */
   "invalid-path",
   /** A file entry whose size or SHA-256 is malformed. */
   "invalid-file",

@@ -108,10 +108,22 @@ export function isAbsolutePath(path: string): boolean {
   return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path);
 }
 
+/**
+ * C0 and C1 control characters (with DEL), and surrogates that are not part
+ * of a pair: a listing shown on a terminal or a page must not carry escape
+ * sequences or line breaks, and every path must be valid UTF-8.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export function checkPath(path: unknown): string {
   if (typeof path !== "string") return fail("invalid-path", `a path must be a string, got ${describe(path)}`);
   const shown = JSON.stringify(path.slice(0, 80));
-  if (path.includes("\0")) return fail("invalid-path", `path ${shown} contains a NUL byte`);
+  const unprintable = UNPRINTABLE.exec(path);
+  if (unprintable) {
+    const unit = unprintable[0].charCodeAt(0);
+    const what = unit >= 0xd800 ? "a lone surrogate" : "a control character";
+    return fail("invalid-path", `path ${shown} contains ${what} (U+${unit.toString(16).toUpperCase().padStart(4, "0")})`);
+  }
   if (!isAbsolutePath(path)) return fail("invalid-path", `path ${shown} is not absolute`);
   if (utf8Length(path) > MAX_PATH_BYTES) return fail("invalid-path", `path ${shown}… is longer than ${MAX_PATH_BYTES} bytes`);
   return path;
