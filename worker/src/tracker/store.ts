@@ -9,7 +9,7 @@
  * costs nothing either: a crash closes every socket, the restarted object
  * drops every user whose socket is gone, and peers re-register on reconnect.
  */
-import { ProtocolFailure, type FileEntry, type FileListing, type UserAddress } from "@p2p/shared";
+import { ProtocolFailure, type FileEntry } from "@p2p/shared";
 
 export interface UpsertCounts {
   added: number;
@@ -42,9 +42,7 @@ export class TrackerStore {
   private readonly transaction: <T>(fn: () => T) => T;
   private readonly users = new Map<string, UserRow>();
   private readonly files = new Map<string, Map<string, FileRow>>();
-  /** Sorted listings, kept until something changes. */
-  private usersCache: UserAddress[] | null = null;
-  private filesCache: FileListing[] | null = null;
+  /** The listings' JSON, kept until something changes. */
   private usersJson: string | null = null;
   private filesJson: string | null = null;
   private readonly pending: (() => void)[] = [];
@@ -164,43 +162,34 @@ export class TrackerStore {
     return ghosts;
   }
 
-  listFiles(): FileListing[] {
-    this.filesCache ??= [...this.files.keys()].sort(byKey).flatMap((user) =>
-      [...this.files.get(user)!]
-        .sort(([a], [b]) => byKey(a, b))
-        .map(([path, { size, sha256 }]) => ({ user, path, size, sha256 })),
-    );
-    return this.filesCache;
-  }
-
-  /** Asked for far more often than users come and go, so kept until they do. */
-  listUsers(): UserAddress[] {
-    this.usersCache ??= [...this.users.keys()].sort(byKey).map((user) => {
-      const { host, port } = this.users.get(user)!;
-      return { user, host, port };
-    });
-    return this.usersCache;
-  }
-
-  /** `{"files":[…]}`, as list-files answers. */
+  /** The listing as a JSON array, `[{user, path, size, sha256}, …]` sorted by user, then path. */
   listFilesJson(): string {
-    this.filesJson ??= JSON.stringify({ files: this.listFiles() });
+    this.filesJson ??= JSON.stringify(
+      [...this.files.keys()].sort(byKey).flatMap((user) =>
+        [...this.files.get(user)!]
+          .sort(([a], [b]) => byKey(a, b))
+          .map(([path, { size, sha256 }]) => ({ user, path, size, sha256 })),
+      ),
+    );
     return this.filesJson;
   }
 
-  /** `{"users":[…]}`, as list-users answers. */
+  /** Every user as a JSON array, `[{user, host, port}, …]` sorted by user. Asked for far more often than users come and go. */
   listUsersJson(): string {
-    this.usersJson ??= JSON.stringify({ users: this.listUsers() });
+    this.usersJson ??= JSON.stringify(
+      [...this.users.keys()].sort(byKey).map((user) => {
+        const { host, port } = this.users.get(user)!;
+        return { user, host, port };
+      }),
+    );
     return this.usersJson;
   }
 
   private usersChanged(): void {
-    this.usersCache = null;
     this.usersJson = null;
   }
 
   private filesChanged(): void {
-    this.filesCache = null;
     this.filesJson = null;
   }
 

@@ -9,11 +9,9 @@ import {
   PONG,
   ProtocolFailure,
   parseRequest,
-  type FileListing,
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
-  type UserAddress,
 } from "@p2p/shared";
 import { commands, type CommandContext } from "./commands.ts";
 import { readConnection, writeConnection, type Connection } from "./connection.ts";
@@ -105,13 +103,13 @@ export class Tracker extends DurableObject {
     this.forget(ws);
   }
 
-  /** For the HTTP API. */
-  listFiles(): FileListing[] {
-    return this.store.listFiles();
+  /** For the HTTP API: the listings' JSON as list-files and list-users answer, kept until they change. */
+  filesJson(): string {
+    return this.store.listFilesJson();
   }
 
-  listUsers(): UserAddress[] {
-    return this.store.listUsers();
+  usersJson(): string {
+    return this.store.listUsersJson();
   }
 
   private run(ws: WebSocket, connection: Connection, request: TrackerRequest): TrackerReply {
