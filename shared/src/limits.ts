@@ -24,3 +24,6 @@ export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
 
 /** Host names as advertised in `hello`: a DNS name or an IP literal. */
 export const MAX_HOST_LENGTH = 253;
+
+/** Open sockets from one address (as Cloudflare sees it); more are refused with HTTP 429. */
+export const MAX_SOCKETS_PER_ADDRESS = 64;

@@ -4,6 +4,8 @@ declare namespace Cloudflare {
     TRACKER: DurableObjectNamespace<import("./tracker/tracker.ts").Tracker>;
     /** Optional: how long a silent peer stays listed, in ms (default 45000). */
     HEARTBEAT_TIMEOUT_MS?: string;
+    /** Optional overrides of the budgets in @p2p/shared, for benchmarks: see tracker/budgets.ts. */
+    MAX_SOCKETS_PER_ADDRESS?: string;
   }
   interface GlobalProps {
     mainModule: typeof import("./index.ts");

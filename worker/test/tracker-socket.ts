@@ -24,7 +24,7 @@ export class TrackerSocket {
   }
 
   static async open(headers: Record<string, string> = {}): Promise<TrackerSocket> {
-    const res = await exports.default.fetch("http://tracker.test/ws", { headers: { Upgrade: "websocket", ...headers } });
+    const res = await upgrade(headers);
     if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status}`);
     res.webSocket.accept();
     return new TrackerSocket(res.webSocket);
@@ -63,6 +63,11 @@ export class TrackerSocket {
   async close(): Promise<void> {
     this.ws.close(1000, "done");
   }
+}
+
+/** Asks the worker for a WebSocket; the response is 101 with the socket, or the refusal. */
+export function upgrade(headers: Record<string, string> = {}): Promise<Response> {
+  return exports.default.fetch("http://tracker.test/ws", { headers: { Upgrade: "websocket", ...headers } });
 }
 
 export const sha = (seed: string): string => seed.repeat(64).slice(0, 64);

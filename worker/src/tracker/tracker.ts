@@ -13,8 +13,9 @@ import {
   type TrackerReply,
   type TrackerRequest,
 } from "@p2p/shared";
+import { budgetsFrom, type Budgets } from "./budgets.ts";
 import { commands, type CommandContext } from "./commands.ts";
-import { readConnection, writeConnection, type Connection } from "./connection.ts";
+import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
 
@@ -28,10 +29,12 @@ export const PEER_HOST_HEADER = "X-P2P-Peer-Host";
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 
 export class Tracker extends DurableObject {
+  private readonly budgets: Budgets;
   private readonly store: TrackerStore;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
+    this.budgets = budgetsFrom(env);
     this.store = new TrackerStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // On every start, fresh or after eviction: users without a live socket are ghosts.
@@ -43,9 +46,15 @@ export class Tracker extends DurableObject {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
     const seenHost = request.headers.get(PEER_HOST_HEADER) ?? "127.0.0.1";
+    const fromHere = this.ctx.getWebSockets(addressTag(seenHost)).filter(isOpen).length;
+    if (fromHere >= this.budgets.socketsPerAddress) {
+      const message = `${seenHost} already has ${fromHere} open connections; at most ${this.budgets.socketsPerAddress} are allowed per address`;
+      return Response.json({ error: { code: "too-many-connections", message } }, { status: 429 });
+    }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
-    writeConnection(server, { conn: crypto.randomUUID(), seenHost, host: seenHost, port: null, user: null, since: Date.now() });
+    const conn = crypto.randomUUID();
+    this.ctx.acceptWebSocket(server, [connTag(conn), addressTag(seenHost)]);
+    writeConnection(server, { conn, seenHost, host: seenHost, port: null, user: null, since: Date.now() });
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.sweepInterval());
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -60,11 +69,7 @@ export class Tracker extends DurableObject {
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       if (!connection || now - Math.max(pinged, connection.since) <= timeout) continue;
       this.forget(ws);
-      try {
-        ws.close(4001, "no heartbeat");
-      } catch {
-        // Already closing.
-      }
+      closeQuietly(ws, 4001, "no heartbeat");
     }
     if (this.ctx.getWebSockets().length > 0) await this.ctx.storage.setAlarm(now + this.sweepInterval());
   }
@@ -92,11 +97,7 @@ export class Tracker extends DurableObject {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.forget(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
-    } catch {
-      // Already closed: nothing left to do.
-    }
+    closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, "closing");
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
@@ -117,7 +118,7 @@ export class Tracker extends DurableObject {
       store: this.store,
       connection,
       save: (next) => writeConnection(ws, next),
-      isLive: (conn) => this.liveConnections().has(conn),
+      isLive: (conn) => this.ctx.getWebSockets(connTag(conn)).some(isOpen),
     };
     try {
       const handler = commands[request.type] as (ctx: CommandContext, req: TrackerRequest) => unknown;
@@ -142,16 +143,7 @@ export class Tracker extends DurableObject {
     const live = new Map<string, string>();
     for (const ws of this.ctx.getWebSockets()) {
       const connection = readConnection(ws);
-      if (connection?.user && ws.readyState === WebSocket.OPEN) live.set(connection.conn, connection.user);
-    }
-    return live;
-  }
-
-  private liveConnections(): Set<string> {
-    const live = new Set<string>();
-    for (const ws of this.ctx.getWebSockets()) {
-      const connection = readConnection(ws);
-      if (connection && ws.readyState === WebSocket.OPEN) live.add(connection.conn);
+      if (connection?.user && isOpen(ws)) live.set(connection.conn, connection.user);
     }
     return live;
   }
