@@ -25,5 +25,24 @@ export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
 /** Host names as advertised in `hello`: a DNS name or an IP literal. */
 export const MAX_HOST_LENGTH = 253;
 
+/**
+ * Each socket's message budget, a token bucket: it refills at
+ * SOCKET_TOKENS_PER_SECOND up to SOCKET_TOKEN_BURST. A message costs one
+ * token, and one more per SOCKET_BYTES_PER_TOKEN of its length; a message the
+ * tracker cannot read (malformed, or a field out of bounds) costs
+ * BAD_MESSAGE_TOKENS in all. Out of tokens, a socket gets one `rate-limited`
+ * error and its messages are dropped unread until the bucket refills; one
+ * that runs a further burst into debt is closed with CLOSE_POLICY_VIOLATION.
+ */
+export const SOCKET_TOKENS_PER_SECOND = 200;
+export const SOCKET_TOKEN_BURST = 400;
+export const SOCKET_BYTES_PER_TOKEN = 16 * 1024;
+export const BAD_MESSAGE_TOKENS = 10;
+
 /** Open sockets from one address (as Cloudflare sees it); more are refused with HTTP 429. */
 export const MAX_SOCKETS_PER_ADDRESS = 64;
+
+/** WebSocket close codes the tracker uses. */
+export const CLOSE_POLICY_VIOLATION = 1008;
+/** No ping for the heartbeat timeout. */
+export const CLOSE_NO_HEARTBEAT = 4001;

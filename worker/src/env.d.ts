@@ -5,6 +5,7 @@ declare namespace Cloudflare {
     /** Optional: how long a silent peer stays listed, in ms (default 45000). */
     HEARTBEAT_TIMEOUT_MS?: string;
     /** Optional overrides of the budgets in @p2p/shared, for benchmarks: see tracker/budgets.ts. */
+    SOCKET_TOKENS_PER_SECOND?: string;
     MAX_SOCKETS_PER_ADDRESS?: string;
   }
   interface GlobalProps {

@@ -7,6 +7,8 @@ export class TrackerSocket {
   private readonly waiting: ((text: string) => void)[] = [];
   private nextId = 1;
   closed = false;
+  /** The code the socket was closed with, once it is. */
+  closeCode: number | null = null;
 
   readonly ws: WebSocket;
 
@@ -18,8 +20,9 @@ export class TrackerSocket {
       if (waiter) waiter(text);
       else this.inbox.push(text);
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       this.closed = true;
+      this.closeCode = event.code;
     });
   }
 
@@ -42,6 +45,23 @@ export class TrackerSocket {
     const text = this.inbox.shift();
     if (text !== undefined) return Promise.resolve(text);
     return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** The next message, or null if none comes within `ms`. */
+  nextWithin(ms: number): Promise<string | null> {
+    const text = this.inbox.shift();
+    if (text !== undefined) return Promise.resolve(text);
+    return new Promise((resolve) => {
+      const waiter = (message: string) => {
+        clearTimeout(timer);
+        resolve(message);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        resolve(null);
+      }, ms);
+      this.waiting.push(waiter);
+    });
   }
 
   async raw(message: string | ArrayBuffer): Promise<TrackerReply> {

@@ -1,12 +1,15 @@
 /**
  * The tracker's budgets: the documented limits from @p2p/shared. A
  * deployment's variables may override some of them; the benchmarks do, to
- * load one tracker from one address with far more sockets than a peer's
- * machine would open.
+ * measure raw throughput with closed-loop clients that send far more than a
+ * peer ever would, from one address.
  */
-import { MAX_SOCKETS_PER_ADDRESS } from "@p2p/shared";
+import { MAX_SOCKETS_PER_ADDRESS, SOCKET_TOKEN_BURST, SOCKET_TOKENS_PER_SECOND } from "@p2p/shared";
 
 export interface Budgets {
+  /** Each socket's token bucket: refill rate and size. */
+  tokensPerSecond: number;
+  tokenBurst: number;
   socketsPerAddress: number;
 }
 
@@ -16,7 +19,11 @@ const positive = (value: string | undefined): number | undefined => {
 };
 
 export function budgetsFrom(env: Cloudflare.Env): Budgets {
+  const tokensPerSecond = positive(env.SOCKET_TOKENS_PER_SECOND) ?? SOCKET_TOKENS_PER_SECOND;
   return {
+    tokensPerSecond,
+    // The burst keeps its ratio to the rate.
+    tokenBurst: (tokensPerSecond * SOCKET_TOKEN_BURST) / SOCKET_TOKENS_PER_SECOND,
     socketsPerAddress: positive(env.MAX_SOCKETS_PER_ADDRESS) ?? MAX_SOCKETS_PER_ADDRESS,
   };
 }

@@ -1,14 +1,18 @@
 /**
  * The single Durable Object that knows who is online and what they offer.
  * Sockets are accepted with the hibernation API: the object may be evicted
- * while they stay open, so nothing here lives only in memory.
+ * while they stay open, so nothing here lives only in memory, except each
+ * socket's message budget, which is safe to lose (see message-budget.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import {
+  CLOSE_NO_HEARTBEAT,
+  CLOSE_POLICY_VIOLATION,
   PING,
   PONG,
   ProtocolFailure,
   parseRequest,
+  type ErrorReply,
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
@@ -16,6 +20,7 @@ import {
 import { budgetsFrom, type Budgets } from "./budgets.ts";
 import { commands, type CommandContext } from "./commands.ts";
 import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
+import { MessageBudget } from "./message-budget.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
 
@@ -31,10 +36,22 @@ const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 export class Tracker extends DurableObject {
   private readonly budgets: Budgets;
   private readonly store: TrackerStore;
+  private readonly messageBudget: MessageBudget;
+  /** The one reply a socket gets when its budget runs dry; the message it answers was never read. */
+  private readonly rateLimited: string;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.budgets = budgetsFrom(env);
+    this.messageBudget = new MessageBudget(this.budgets.tokensPerSecond, this.budgets.tokenBurst);
+    this.rateLimited = JSON.stringify({
+      id: null,
+      ok: false,
+      error: {
+        code: "rate-limited",
+        message: `this connection sent more than its budget (${this.budgets.tokensPerSecond} messages a second, bursts of ${this.budgets.tokenBurst}; large and malformed messages count more); messages are dropped until it slows down, and it is closed if it goes on`,
+      },
+    } satisfies ErrorReply);
     this.store = new TrackerStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // On every start, fresh or after eviction: users without a live socket are ghosts.
@@ -69,7 +86,7 @@ export class Tracker extends DurableObject {
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       if (!connection || now - Math.max(pinged, connection.since) <= timeout) continue;
       this.forget(ws);
-      closeQuietly(ws, 4001, "no heartbeat");
+      closeQuietly(ws, CLOSE_NO_HEARTBEAT, "no heartbeat");
     }
     if (this.ctx.getWebSockets().length > 0) await this.ctx.storage.setAlarm(now + this.sweepInterval());
   }
@@ -84,9 +101,26 @@ export class Tracker extends DurableObject {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // The budget comes first: a message over it is never parsed, nor its attachment read.
+    switch (this.messageBudget.charge(ws, typeof message === "string" ? message.length : message.byteLength, Date.now())) {
+      case "drop":
+        return;
+      case "limit":
+        ws.send(this.rateLimited);
+        return;
+      case "close":
+        this.forget(ws);
+        closeQuietly(ws, CLOSE_POLICY_VIOLATION, "message budget exceeded");
+        return;
+      case "read":
+        break;
+    }
+    // A socket the tracker closed may still deliver what it sent before.
+    if (!isOpen(ws)) return;
     const connection = readConnection(ws);
     if (!connection) return;
     const parsed = parseRequest(message);
+    if (!parsed.ok) this.messageBudget.chargeUnreadable(ws);
     const reply = parsed.ok ? this.run(ws, connection, parsed.request) : { id: parsed.id, ok: false as const, error: parsed.error };
     ws.send(
       reply.ok && reply.result instanceof Serialized
