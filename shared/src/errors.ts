@@ -18,6 +18,10 @@ export const ERROR_CODES = [
   "invalid-address",
   /** More files than MAX_FILES_PER_MESSAGE or MAX_FILES_PER_USER allow. */
   "too-many-files",
+  /** The user's paths would total more than MAX_USER_PATH_BYTES. */
+  "user-quota",
+  /** The catalog would grow past MAX_CATALOG_BYTES. */
+  "catalog-full",
   /** The socket spent its message budget; what it sends is dropped until the budget refills. */
   "rate-limited",
   /** The address already has MAX_SOCKETS_PER_ADDRESS open sockets (an HTTP 429 on /ws). */

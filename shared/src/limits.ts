@@ -13,14 +13,26 @@ export const MAX_FILES_PER_MESSAGE = 1000;
 /** Files one user may offer at once. */
 export const MAX_FILES_PER_USER = 10_000;
 
+/** The UTF-8 bytes of all the paths one user offers, together: no user takes much of the catalog. */
+export const MAX_USER_PATH_BYTES = 1024 * 1024;
+
+/**
+ * The whole catalog: an upper bound, in bytes, on the file listing as JSON
+ * (`list-files`'s result and `GET /api/files`). Far below the platform's
+ * 32 MiB bound on an RPC reply or a WebSocket message, and small enough for
+ * every peer to fetch, hold and cache in `files.json`.
+ */
+export const MAX_CATALOG_BYTES = 8 * 1024 * 1024;
+
 /** One peer → tracker message, in UTF-8 bytes. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
- * One tracker → peer message. Listings of many users are larger than a
- * request may be, so replies get their own bound.
+ * One tracker → peer message. The largest is a listing of the whole catalog,
+ * larger than a request may be, so replies get their own bound: the catalog
+ * and room for the envelope around it.
  */
-export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+export const MAX_REPLY_BYTES = MAX_CATALOG_BYTES + 64 * 1024;
 
 /** Host names as advertised in `hello`: a DNS name or an IP literal. */
 export const MAX_HOST_LENGTH = 253;

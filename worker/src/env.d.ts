@@ -7,6 +7,7 @@ declare namespace Cloudflare {
     /** Optional overrides of the budgets in @p2p/shared, for benchmarks: see tracker/budgets.ts. */
     SOCKET_TOKENS_PER_SECOND?: string;
     MAX_SOCKETS_PER_ADDRESS?: string;
+    MAX_CATALOG_BYTES?: string;
   }
   interface GlobalProps {
     mainModule: typeof import("./index.ts");

@@ -2,15 +2,24 @@
  * The tracker's budgets: the documented limits from @p2p/shared. A
  * deployment's variables may override some of them; the benchmarks do, to
  * measure raw throughput with closed-loop clients that send far more than a
- * peer ever would, from one address.
+ * peer ever would. Raising MAX_CATALOG_BYTES past the shared value breaks
+ * peers, whose reply bound follows it.
  */
-import { MAX_SOCKETS_PER_ADDRESS, SOCKET_TOKEN_BURST, SOCKET_TOKENS_PER_SECOND } from "@p2p/shared";
+import {
+  MAX_CATALOG_BYTES,
+  MAX_SOCKETS_PER_ADDRESS,
+  MAX_USER_PATH_BYTES,
+  SOCKET_TOKEN_BURST,
+  SOCKET_TOKENS_PER_SECOND,
+} from "@p2p/shared";
 
 export interface Budgets {
   /** Each socket's token bucket: refill rate and size. */
   tokensPerSecond: number;
   tokenBurst: number;
   socketsPerAddress: number;
+  userPathBytes: number;
+  catalogBytes: number;
 }
 
 const positive = (value: string | undefined): number | undefined => {
@@ -25,5 +34,7 @@ export function budgetsFrom(env: Cloudflare.Env): Budgets {
     // The burst keeps its ratio to the rate.
     tokenBurst: (tokensPerSecond * SOCKET_TOKEN_BURST) / SOCKET_TOKENS_PER_SECOND,
     socketsPerAddress: positive(env.MAX_SOCKETS_PER_ADDRESS) ?? MAX_SOCKETS_PER_ADDRESS,
+    userPathBytes: MAX_USER_PATH_BYTES,
+    catalogBytes: positive(env.MAX_CATALOG_BYTES) ?? MAX_CATALOG_BYTES,
   };
 }

@@ -8,8 +8,13 @@
  * rebuilt from storage whenever the object starts. A batch lost to a crash
  * costs nothing either: a crash closes every socket, the restarted object
  * drops every user whose socket is gone, and peers re-register on reconnect.
+ *
+ * The store also keeps the catalog within its budgets: each user's path
+ * bytes, and the size of the whole listing.
  */
 import { ProtocolFailure, type FileEntry } from "@p2p/shared";
+import type { Budgets } from "./budgets.ts";
+import { LISTING_ENVELOPE_BYTES, entrySize } from "./listing-size.ts";
 
 export interface UpsertCounts {
   added: number;
@@ -21,6 +26,10 @@ interface UserRow {
   conn: string;
   host: string;
   port: number;
+  /** UTF-8 bytes of this user's paths. */
+  pathBytes: number;
+  /** What this user's files add to the listing. */
+  listingBytes: number;
 }
 
 interface FileRow {
@@ -35,43 +44,58 @@ interface FileRow {
  */
 const FLUSH_DELAY_MS = 10;
 
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS users (
+    user TEXT PRIMARY KEY,
+    conn TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS files (
+    user TEXT NOT NULL REFERENCES users(user) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (user, path)
+  ) WITHOUT ROWID;
+`;
+
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export interface StoreOptions {
+  sql: SqlStorage;
+  transaction: <T>(fn: () => T) => T;
+  budgets: Pick<Budgets, "userPathBytes" | "catalogBytes">;
+}
 
 export class TrackerStore {
   private readonly sql: SqlStorage;
   private readonly transaction: <T>(fn: () => T) => T;
+  private readonly budgets: StoreOptions["budgets"];
   private readonly users = new Map<string, UserRow>();
   private readonly files = new Map<string, Map<string, FileRow>>();
+  /** What every user's files add to the listing, together. */
+  private catalogBytes = 0;
   /** The listings' JSON, kept until something changes. */
   private usersJson: string | null = null;
   private filesJson: string | null = null;
   private readonly pending: (() => void)[] = [];
   private flushScheduled = false;
 
-  constructor(sql: SqlStorage, transaction: <T>(fn: () => T) => T) {
-    this.sql = sql;
-    this.transaction = transaction;
-    sql.exec(`
-      CREATE TABLE IF NOT EXISTS users (
-        user TEXT PRIMARY KEY,
-        conn TEXT NOT NULL UNIQUE,
-        host TEXT NOT NULL,
-        port INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS files (
-        user TEXT NOT NULL REFERENCES users(user) ON DELETE CASCADE,
-        path TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        PRIMARY KEY (user, path)
-      ) WITHOUT ROWID;
-    `);
-    for (const row of sql.exec<{ user: string; conn: string; host: string; port: number }>("SELECT user, conn, host, port FROM users")) {
-      this.users.set(row.user, { conn: row.conn, host: row.host, port: row.port });
+  constructor(options: StoreOptions) {
+    this.sql = options.sql;
+    this.transaction = options.transaction;
+    this.budgets = options.budgets;
+    this.sql.exec(SCHEMA);
+    for (const row of this.sql.exec<{ user: string; conn: string; host: string; port: number }>("SELECT user, conn, host, port FROM users")) {
+      this.users.set(row.user, { conn: row.conn, host: row.host, port: row.port, pathBytes: 0, listingBytes: 0 });
       this.files.set(row.user, new Map());
     }
-    for (const row of sql.exec<{ user: string; path: string; size: number; sha256: string }>("SELECT user, path, size, sha256 FROM files")) {
-      this.files.get(row.user)?.set(row.path, { size: row.size, sha256: row.sha256 });
+    for (const row of this.sql.exec<{ user: string; path: string; size: number; sha256: string }>("SELECT user, path, size, sha256 FROM files")) {
+      const index = this.files.get(row.user);
+      if (!index) continue;
+      index.set(row.path, { size: row.size, sha256: row.sha256 });
+      this.account(row.user, row.path, 1);
     }
   }
 
@@ -80,24 +104,50 @@ export class TrackerStore {
     return this.users.get(user)?.conn;
   }
 
-  /** Binds `user` to a connection (replacing any stale holder) and adds or updates files, all or nothing. */
+  /**
+   * Binds `user` to a connection (replacing any stale holder) and adds or
+   * updates files, all or nothing: refused when the user would pass
+   * `maxFiles` or its path bytes, or the catalog its size.
+   */
   register(user: string, conn: string, host: string, port: number, files: readonly FileEntry[], maxFiles: number): UpsertCounts {
     const holder = this.holderOf(user);
     const mine = holder === conn ? this.files.get(user) : undefined;
     let added = 0;
     let updated = 0;
+    let addedPathBytes = 0;
+    let addedListingBytes = 0;
     for (const file of files) {
       const old = mine?.get(file.path);
-      if (!old) added++;
-      else if (old.size !== file.size || old.sha256 !== file.sha256) updated++;
+      if (!old) {
+        added++;
+        const size = entrySize(user, file.path);
+        addedPathBytes += size.pathBytes;
+        addedListingBytes += size.listingBytes;
+      } else if (old.size !== file.size || old.sha256 !== file.sha256) updated++;
     }
     const current = mine?.size ?? 0;
     if (current + added > maxFiles) {
       throw new ProtocolFailure("too-many-files", `"${user}" would offer ${current + added} files; at most ${maxFiles} are allowed per user`);
     }
+    const row = this.users.get(user);
+    const pathBytes = (mine ? row!.pathBytes : 0) + addedPathBytes;
+    if (pathBytes > this.budgets.userPathBytes) {
+      throw new ProtocolFailure(
+        "user-quota",
+        `"${user}"'s paths would take ${pathBytes} bytes; at most ${this.budgets.userPathBytes} are allowed per user (shorter paths or fewer files)`,
+      );
+    }
+    // A stale holder's files go when the name changes hands, so they do not count.
+    const freed = row && !mine ? row.listingBytes : 0;
+    if (this.catalogBytes - freed + addedListingBytes > this.budgets.catalogBytes - LISTING_ENVELOPE_BYTES) {
+      throw new ProtocolFailure(
+        "catalog-full",
+        `the tracker's catalog is full (its listing may take at most ${this.budgets.catalogBytes} bytes); these ${added} files do not fit until others leave`,
+      );
+    }
     if (holder !== conn) {
       if (holder !== undefined) this.dropUser(user);
-      this.users.set(user, { conn, host, port });
+      this.users.set(user, { conn, host, port, pathBytes: 0, listingBytes: 0 });
       this.files.set(user, new Map());
       this.usersChanged();
       this.write(() => this.sql.exec("INSERT INTO users (user, conn, host, port) VALUES (?, ?, ?, ?)", user, conn, host, port));
@@ -105,6 +155,8 @@ export class TrackerStore {
     if (files.length > 0) {
       const index = this.files.get(user)!;
       for (const file of files) index.set(file.path, { size: file.size, sha256: file.sha256 });
+      // Entries are unique by path (the caller de-duplicates), so the sums above are exact.
+      this.grow(this.users.get(user)!, addedPathBytes, addedListingBytes);
       this.filesChanged();
       // Rows as [path, size, sha256] arrays: a smaller parameter, cheaper to take apart.
       const batch = JSON.stringify(files.map((f) => [f.path, f.size, f.sha256]));
@@ -126,6 +178,7 @@ export class TrackerStore {
     const index = this.files.get(user);
     const removed = paths.filter((path) => index?.delete(path) === true);
     if (removed.length > 0) {
+      for (const path of removed) this.account(user, path, -1);
       this.filesChanged();
       const batch = JSON.stringify(removed);
       this.write(() => this.sql.exec("DELETE FROM files WHERE user = ? AND path IN (SELECT value FROM json_each(?))", user, batch));
@@ -144,8 +197,11 @@ export class TrackerStore {
   }
 
   dropUser(user: string): void {
-    if (!this.users.delete(user)) return;
+    const row = this.users.get(user);
+    if (!row) return;
+    this.users.delete(user);
     this.files.delete(user);
+    this.catalogBytes -= row.listingBytes;
     this.usersChanged();
     this.filesChanged();
     this.write(() => {
@@ -185,14 +241,6 @@ export class TrackerStore {
     return this.usersJson;
   }
 
-  private usersChanged(): void {
-    this.usersJson = null;
-  }
-
-  private filesChanged(): void {
-    this.filesJson = null;
-  }
-
   /** Writes everything not yet in storage, in one transaction. */
   flush(): void {
     if (this.pending.length === 0) return;
@@ -200,6 +248,26 @@ export class TrackerStore {
     this.transaction(() => {
       for (const write of writes) write();
     });
+  }
+
+  /** Adds (sign 1) or removes (-1) one file's share of its user's and the catalog's budgets. */
+  private account(user: string, path: string, sign: 1 | -1): void {
+    const size = entrySize(user, path);
+    this.grow(this.users.get(user)!, sign * size.pathBytes, sign * size.listingBytes);
+  }
+
+  private grow(row: UserRow, pathBytes: number, listingBytes: number): void {
+    row.pathBytes += pathBytes;
+    row.listingBytes += listingBytes;
+    this.catalogBytes += listingBytes;
+  }
+
+  private usersChanged(): void {
+    this.usersJson = null;
+  }
+
+  private filesChanged(): void {
+    this.filesJson = null;
   }
 
   private write(op: () => void): void {

@@ -52,7 +52,7 @@ export class Tracker extends DurableObject {
         message: `this connection sent more than its budget (${this.budgets.tokensPerSecond} messages a second, bursts of ${this.budgets.tokenBurst}; large and malformed messages count more); messages are dropped until it slows down, and it is closed if it goes on`,
       },
     } satisfies ErrorReply);
-    this.store = new TrackerStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
+    this.store = new TrackerStore({ sql: ctx.storage.sql, transaction: (fn) => ctx.storage.transactionSync(fn), budgets: this.budgets });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // On every start, fresh or after eviction: users without a live socket are ghosts.
     this.store.dropUsersExcept(this.liveUsers());
