@@ -56,5 +56,7 @@ export const MAX_SOCKETS_PER_ADDRESS = 64;
 
 /** WebSocket close codes the tracker uses. */
 export const CLOSE_POLICY_VIOLATION = 1008;
+/** The tracker lost a write: the peer should reconnect and register again. */
+export const CLOSE_STORAGE_FAILED = 1011;
 /** No ping for the heartbeat timeout. */
 export const CLOSE_NO_HEARTBEAT = 4001;

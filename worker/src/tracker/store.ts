@@ -8,6 +8,9 @@
  * rebuilt from storage whenever the object starts. A batch lost to a crash
  * costs nothing either: a crash closes every socket, the restarted object
  * drops every user whose socket is gone, and peers re-register on reconnect.
+ * A batch that storage refuses while the object runs is handed to
+ * `onWriteFailure`, whose answer is the same: forget everyone (`reset`) and
+ * close every socket.
  *
  * The store also keeps the catalog within its budgets: each user's path
  * bytes, and the size of the whole listing.
@@ -66,12 +69,15 @@ export interface StoreOptions {
   sql: SqlStorage;
   transaction: <T>(fn: () => T) => T;
   budgets: Pick<Budgets, "userPathBytes" | "catalogBytes">;
+  /** Called when storage refuses a batch the index already holds. */
+  onWriteFailure: (error: unknown) => void;
 }
 
 export class TrackerStore {
   private readonly sql: SqlStorage;
   private readonly transaction: <T>(fn: () => T) => T;
   private readonly budgets: StoreOptions["budgets"];
+  private readonly onWriteFailure: (error: unknown) => void;
   private readonly users = new Map<string, UserRow>();
   private readonly files = new Map<string, Map<string, FileRow>>();
   /** What every user's files add to the listing, together. */
@@ -86,6 +92,7 @@ export class TrackerStore {
     this.sql = options.sql;
     this.transaction = options.transaction;
     this.budgets = options.budgets;
+    this.onWriteFailure = options.onWriteFailure;
     this.sql.exec(SCHEMA);
     for (const row of this.sql.exec<{ user: string; conn: string; host: string; port: number }>("SELECT user, conn, host, port FROM users")) {
       this.users.set(row.user, { conn: row.conn, host: row.host, port: row.port, pathBytes: 0, listingBytes: 0 });
@@ -214,8 +221,31 @@ export class TrackerStore {
   dropUsersExcept(live: ReadonlyMap<string, string>): string[] {
     const ghosts = [...this.users].filter(([user, row]) => live.get(row.conn) !== user).map(([user]) => user);
     for (const user of ghosts) this.dropUser(user);
-    this.flush();
+    this.flushOrReport();
     return ghosts;
+  }
+
+  /**
+   * Forgets every user and file, and everything not yet stored; then clears
+   * storage, if it will. What it cannot clear is left for the next start,
+   * which drops every user whose socket is gone (after this, all of them).
+   */
+  reset(): void {
+    this.pending.length = 0;
+    this.users.clear();
+    this.files.clear();
+    this.catalogBytes = 0;
+    this.usersChanged();
+    this.filesChanged();
+    try {
+      this.transaction(() => {
+        this.sql.exec(SCHEMA);
+        this.sql.exec("DELETE FROM files");
+        this.sql.exec("DELETE FROM users");
+      });
+    } catch (error) {
+      console.error("tracker: storage could not be cleared after a failed write; the next start drops what is left", error);
+    }
   }
 
   /** The listing as a JSON array, `[{user, path, size, sha256}, …]` sorted by user, then path. */
@@ -241,7 +271,7 @@ export class TrackerStore {
     return this.usersJson;
   }
 
-  /** Writes everything not yet in storage, in one transaction. */
+  /** Writes everything not yet in storage, in one transaction; throws if storage refuses it. */
   flush(): void {
     if (this.pending.length === 0) return;
     const writes = this.pending.splice(0);
@@ -270,13 +300,22 @@ export class TrackerStore {
     this.filesJson = null;
   }
 
+  /** The index already answered for these writes, so a refusal is reported, never thrown at a caller. */
+  private flushOrReport(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      this.onWriteFailure(error);
+    }
+  }
+
   private write(op: () => void): void {
     this.pending.push(op);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setTimeout(() => {
       this.flushScheduled = false;
-      this.flush();
+      this.flushOrReport();
     }, FLUSH_DELAY_MS);
   }
 }

@@ -8,6 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import {
   CLOSE_NO_HEARTBEAT,
   CLOSE_POLICY_VIOLATION,
+  CLOSE_STORAGE_FAILED,
   PING,
   PONG,
   ProtocolFailure,
@@ -52,7 +53,12 @@ export class Tracker extends DurableObject {
         message: `this connection sent more than its budget (${this.budgets.tokensPerSecond} messages a second, bursts of ${this.budgets.tokenBurst}; large and malformed messages count more); messages are dropped until it slows down, and it is closed if it goes on`,
       },
     } satisfies ErrorReply);
-    this.store = new TrackerStore({ sql: ctx.storage.sql, transaction: (fn) => ctx.storage.transactionSync(fn), budgets: this.budgets });
+    this.store = new TrackerStore({
+      sql: ctx.storage.sql,
+      transaction: (fn) => ctx.storage.transactionSync(fn),
+      budgets: this.budgets,
+      onWriteFailure: (error) => this.storageFailed(error),
+    });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // On every start, fresh or after eviction: users without a live socket are ghosts.
     this.store.dropUsersExcept(this.liveUsers());
@@ -162,6 +168,18 @@ export class Tracker extends DurableObject {
       console.error(`tracker: ${request.type as RequestType} failed`, error);
       return { id: request.id, ok: false, error: { code: "internal", message: "the tracker failed; nothing was changed" } };
     }
+  }
+
+  /**
+   * Storage refused a batch the index had already answered for, so memory and
+   * storage disagree. Rather than guess which side is right, start over:
+   * forget everyone and close every socket; each peer reconnects and
+   * registers again from its own saved state.
+   */
+  private storageFailed(error: unknown): void {
+    console.error("tracker: storing a batch of writes failed; closing every socket so peers register again", error);
+    this.store.reset();
+    for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, CLOSE_STORAGE_FAILED, "the tracker lost a write; reconnect and register again");
   }
 
   /** Removes the socket's user and every file it offered. */
