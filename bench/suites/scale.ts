@@ -4,7 +4,7 @@
  * the tracker process holds, and how long a reconnect storm takes to settle.
  */
 import { randomBytes } from "node:crypto";
-import { fmt, mb, median, memoryOf, table, workerdPid, type SuiteOptions, type SuiteResult } from "../lib/report.ts";
+import { fmt, mb, median, memoryOf, table, workerdPids, type SuiteOptions, type SuiteResult } from "../lib/report.ts";
 import { startOurTracker } from "../lib/servers.ts";
 import { openClients, type LoadClient } from "../lib/ws-load.ts";
 
@@ -52,7 +52,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       listBytes = Buffer.byteLength(reply);
       entries = (JSON.parse(reply) as { result: { files: unknown[] } }).result.files.length;
     }
-    const pid = await workerdPid(tracker.pid);
+    const pid = (await workerdPids(tracker)).tracker;
     if (pid) memory = await memoryOf(pid);
 
     for (let run = 0; run < options.runs; run++) {
@@ -84,7 +84,7 @@ ${table(
   [
     ["list-files over all entries", `${fmt(list, 0)} ms`],
     ["list-files reply size", `${mb(listBytes)} MB`],
-    ["tracker (workerd) resident memory after loading", `${mb(memory.rss)} MB (peak ${mb(memory.peak)} MB)`],
+    ["tracker's workerd resident memory after loading", `${mb(memory.rss)} MB (peak ${mb(memory.peak)} MB)`],
     [`reconnect storm of ${USERS} peers, settled`, `${fmt(storm, 2)} s`],
   ],
 )}`;

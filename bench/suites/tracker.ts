@@ -6,56 +6,15 @@
 import { randomBytes } from "node:crypto";
 import { fmt, median, percentile, table, type SuiteOptions, type SuiteResult, type Target } from "../lib/report.ts";
 import { startBtTracker, startEchoTracker, startOurTracker } from "../lib/servers.ts";
+import { FILES_PER_PEER, expectOk, helloAndRegister, mixedLoad, randomSha } from "../lib/mixed-load.ts";
 import { closedLoop, openClients, type LoadClient, type LoadResult } from "../lib/ws-load.ts";
 
-const FILES_PER_PEER = 100;
 /** Files per register message in the registration benchmark: the most one message may carry. */
 const BATCH = 1000;
-const sha = () => randomBytes(32).toString("hex");
-const ok = (reply: string) => {
-  if (!reply.includes('"ok":true')) throw new Error(`the tracker refused a benchmark request: ${reply.slice(0, 200)}`);
-};
-
-async function helloAndRegister(clients: LoadClient[], label: string): Promise<void> {
-  await Promise.all(
-    clients.map(async (client, i) => {
-      ok(await client.request(JSON.stringify({ id: 1, type: "hello", port: 10_000 + i })));
-      const files = Array.from({ length: FILES_PER_PEER }, (_, f) => ({ path: `/bench/${label}${i}/file-${f}`, size: 1000 + f, sha256: sha() }));
-      ok(await client.request(JSON.stringify({ id: 2, type: "register", user: `${label}${i}`, files })));
-    }),
-  );
-}
-
-/** register, unregister and list-users, evenly mixed; client 0 also lists every file once a second. */
-function mixedLoad(clients: LoadClient[], label: string, durationMs: number): Promise<LoadResult> {
-  const hash = sha();
-  let lastListFiles = 0;
-  return closedLoop(
-    clients,
-    durationMs,
-    (client, seq) => {
-      const id = seq + 10;
-      if (client === 0 && performance.now() - lastListFiles > 1000) {
-        lastListFiles = performance.now();
-        return JSON.stringify({ id, type: "list-files" });
-      }
-      const path = `/bench/${label}${client}/mixed-${seq % 10}`;
-      switch (seq % 3) {
-        case 0:
-          return JSON.stringify({ id, type: "register", user: `${label}${client}`, files: [{ path, size: seq, sha256: hash }] });
-        case 1:
-          return JSON.stringify({ id, type: "unregister", user: `${label}${client}`, paths: [`/bench/${label}${client}/mixed-${(seq - 1) % 10}`] });
-        default:
-          return JSON.stringify({ id, type: "list-users" });
-      }
-    },
-    ok,
-  );
-}
 
 /** Batched registers: each message re-registers a peer's batch of files with new hashes. */
 function registerLoad(clients: LoadClient[], label: string, durationMs: number): Promise<LoadResult> {
-  const batches = [0, 1].map(() => Array.from({ length: BATCH }, (_, f) => ({ f, sha256: sha() })));
+  const batches = [0, 1].map(() => Array.from({ length: BATCH }, (_, f) => ({ f, sha256: randomSha() })));
   return closedLoop(
     clients,
     durationMs,
@@ -66,7 +25,7 @@ function registerLoad(clients: LoadClient[], label: string, durationMs: number):
         user: `${label}${client}`,
         files: batches[seq % 2]!.map(({ f, sha256 }) => ({ path: `/bench/${label}${client}/batch-${f}`, size: 1000 + f, sha256 })),
       }),
-    ok,
+    expectOk,
   );
 }
 
