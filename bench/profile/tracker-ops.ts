@@ -3,12 +3,12 @@
  * 100 peers in a closed loop, beside a malformed message (parsed, refused,
  * answered: the floor every request pays). `node bench/profile/tracker-ops.ts`
  */
-import { startOurTracker } from "../lib/servers.ts";
+import { UNBOUNDED, startOurTracker } from "../lib/servers.ts";
 import { openClients } from "../lib/ws-load.ts";
 
 const PEERS = 100;
 const SECONDS = 3;
-const tracker = await startOurTracker();
+const tracker = await startOurTracker(UNBOUNDED);
 try {
   const clients = await openClients(tracker.url, PEERS);
   await Promise.all(
