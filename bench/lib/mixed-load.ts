@@ -25,8 +25,8 @@ export async function helloAndRegister(clients: LoadClient[], label: string): Pr
   );
 }
 
-/** register, unregister and list-users, evenly mixed; client 0 also lists every file once a second. */
-export function mixedLoad(clients: LoadClient[], label: string, durationMs: number): Promise<LoadResult> {
+/** register, unregister and list-users, evenly mixed; client 0 also lists every file once a second. See closedLoop for `giveUpAfterMs`. */
+export function mixedLoad(clients: LoadClient[], label: string, durationMs: number, giveUpAfterMs?: number): Promise<LoadResult> {
   const hash = randomSha();
   let lastListFiles = 0;
   return closedLoop(
@@ -49,5 +49,6 @@ export function mixedLoad(clients: LoadClient[], label: string, durationMs: numb
       }
     },
     expectOk,
+    giveUpAfterMs,
   );
 }

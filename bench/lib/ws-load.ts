@@ -51,27 +51,46 @@ export interface LoadResult {
   seconds: number;
   perSecond: number;
   latenciesMs: number[];
+  /** Requests still unanswered when the loop gave up on them (their latency is counted up to then). */
+  unanswered: number;
 }
 
-/** Runs every client in a closed loop for `durationMs`; `next` builds each client's next message. */
+/**
+ * Runs every client in a closed loop for `durationMs`; `next` builds each
+ * client's next message. With `giveUpAfterMs`, a request still unanswered
+ * that long after the end is counted as unanswered, its latency taken up to
+ * then, and its client must not be used again.
+ */
 export async function closedLoop(
   clients: readonly LoadClient[],
   durationMs: number,
   next: (client: number, seq: number) => string,
   check: (reply: string) => void = () => {},
+  giveUpAfterMs = Number.POSITIVE_INFINITY,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   const started = performance.now();
   const deadline = started + durationMs;
+  let unanswered = 0;
+  let giveUpTimer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<undefined>((resolve) => {
+    if (Number.isFinite(giveUpAfterMs)) giveUpTimer = setTimeout(() => resolve(undefined), durationMs + giveUpAfterMs);
+  });
   await Promise.all(
     clients.map(async (client, index) => {
       for (let seq = 0; performance.now() < deadline; seq++) {
         const sent = performance.now();
-        check(await client.request(next(index, seq)));
+        const reply = await Promise.race([client.request(next(index, seq)), gaveUp]);
         latencies.push(performance.now() - sent);
+        if (reply === undefined) {
+          unanswered++;
+          return;
+        }
+        check(reply);
       }
     }),
   );
+  clearTimeout(giveUpTimer);
   const seconds = (performance.now() - started) / 1000;
-  return { ops: latencies.length, seconds, perSecond: latencies.length / seconds, latenciesMs: latencies };
+  return { ops: latencies.length - unanswered, seconds, perSecond: (latencies.length - unanswered) / seconds, latenciesMs: latencies, unanswered };
 }
