@@ -5,14 +5,20 @@
 
 export class LoadClient {
   private readonly ws: WebSocket;
-  private waiting: ((text: string) => void) | null = null;
+  private waiting: { resolve: (text: string) => void; reject: (error: Error) => void } | null = null;
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.addEventListener("message", (event) => {
-      const resolve = this.waiting;
+      const waiting = this.waiting;
       this.waiting = null;
-      resolve?.(typeof event.data === "string" ? event.data : "");
+      waiting?.resolve(typeof event.data === "string" ? event.data : "");
+    });
+    // A request the server will never answer fails instead of hanging the benchmark.
+    ws.addEventListener("close", (event) => {
+      const waiting = this.waiting;
+      this.waiting = null;
+      waiting?.reject(new Error(`the server closed the socket (${event.code} ${event.reason})`));
     });
   }
 
@@ -26,8 +32,8 @@ export class LoadClient {
 
   /** Sends one message and resolves with the next message received. */
   request(text: string): Promise<string> {
-    return new Promise((resolve) => {
-      this.waiting = resolve;
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
       this.ws.send(text);
     });
   }
