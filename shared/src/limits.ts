@@ -44,10 +44,14 @@ export const MAX_HOST_LENGTH = 253;
  * tracker cannot read (malformed, or a field out of bounds) costs
  * BAD_MESSAGE_TOKENS in all. Out of tokens, a socket gets one `rate-limited`
  * error and its messages are dropped unread until the bucket refills; one
- * that runs a further burst into debt is closed with CLOSE_POLICY_VIOLATION.
+ * that keeps on until it owes SOCKET_CLOSE_DEBT tokens is closed with
+ * CLOSE_POLICY_VIOLATION. The debt is kept small because the tracker decides
+ * only as it takes each message from the runtime's queue: every message a
+ * flood sends before the close is queued ahead of everyone else's.
  */
 export const SOCKET_TOKENS_PER_SECOND = 200;
 export const SOCKET_TOKEN_BURST = 400;
+export const SOCKET_CLOSE_DEBT = 100;
 export const SOCKET_BYTES_PER_TOKEN = 16 * 1024;
 export const BAD_MESSAGE_TOKENS = 10;
 

@@ -14,7 +14,7 @@ import { BAD_MESSAGE_TOKENS, SOCKET_BYTES_PER_TOKEN } from "@p2p/shared";
 /**
  * What to do with a message: read it; answer `rate-limited` once (the bucket
  * just ran dry) and drop it; drop it unread; or close the socket, which
- * stayed deep in debt.
+ * kept on until it owed `closeDebt` tokens.
  */
 export type Verdict = "read" | "limit" | "drop" | "close";
 
@@ -31,10 +31,12 @@ export class MessageBudget {
   private readonly buckets = new WeakMap<WebSocket, Bucket>();
   private readonly perSecond: number;
   private readonly burst: number;
+  private readonly closeDebt: number;
 
-  constructor(perSecond: number, burst: number) {
+  constructor(perSecond: number, burst: number, closeDebt: number) {
     this.perSecond = perSecond;
     this.burst = burst;
+    this.closeDebt = closeDebt;
   }
 
   /** Charges a message of `length` (UTF-16 units or bytes) to its socket's bucket. */
@@ -53,7 +55,7 @@ export class MessageBudget {
       bucket.limited = false;
       return "read";
     }
-    if (bucket.tokens < -this.burst) {
+    if (bucket.tokens < -this.closeDebt) {
       bucket.closed = true;
       return "close";
     }
