@@ -45,15 +45,20 @@ export const MAX_HOST_LENGTH = 253;
  * BAD_MESSAGE_TOKENS in all. Out of tokens, a socket gets one `rate-limited`
  * error and its messages are dropped unread until the bucket refills; one
  * that keeps on until it owes SOCKET_CLOSE_DEBT tokens is closed with
- * CLOSE_POLICY_VIOLATION. The debt is kept small because the tracker decides
- * only as it takes each message from the runtime's queue: every message a
- * flood sends before the close is queued ahead of everyone else's.
+ * CLOSE_POLICY_VIOLATION.
+ *
+ * The tracker decides only as it takes each message from the runtime's queue,
+ * and every message a flood sends before its close is queued ahead of
+ * everyone else's; so a flood must reach its close after as few messages as
+ * possible. A peer never sends a malformed message (twenty in a burst are plenty
+ * to show a broken client its error), and one told `rate-limited` has a few
+ * messages in flight at most: hence the high cost and the small debt.
  */
 export const SOCKET_TOKENS_PER_SECOND = 200;
 export const SOCKET_TOKEN_BURST = 400;
-export const SOCKET_CLOSE_DEBT = 100;
+export const SOCKET_CLOSE_DEBT = 20;
 export const SOCKET_BYTES_PER_TOKEN = 16 * 1024;
-export const BAD_MESSAGE_TOKENS = 10;
+export const BAD_MESSAGE_TOKENS = 20;
 
 /** Open sockets from one address (as Cloudflare sees it); more are refused with HTTP 429. */
 export const MAX_SOCKETS_PER_ADDRESS = 64;

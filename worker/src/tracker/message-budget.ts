@@ -55,13 +55,16 @@ export class MessageBudget {
       bucket.limited = false;
       return "read";
     }
+    // Told first, closed only if it keeps on: even one large message that runs the bucket far into debt is just told.
+    if (!bucket.limited) {
+      bucket.limited = true;
+      return "limit";
+    }
     if (bucket.tokens < -this.closeDebt) {
       bucket.closed = true;
       return "close";
     }
-    if (bucket.limited) return "drop";
-    bucket.limited = true;
-    return "limit";
+    return "drop";
   }
 
   /** A message the tracker could not read costs BAD_MESSAGE_TOKENS in all. */
