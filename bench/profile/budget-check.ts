@@ -9,7 +9,7 @@ import { MessageBudget } from "../../worker/src/tracker/message-budget.ts";
 
 const ROUNDS = 2_000_000;
 const sockets = Array.from({ length: 100 }, () => ({}) as WebSocket);
-const budget = new MessageBudget(1e12, 1e12, 1e12);
+const budget = new MessageBudget(1e12, 1e12);
 const register = JSON.stringify({ id: 7, type: "register", user: "Pesho123", files: [{ path: "/home/pesho/music/song.mp3", size: 3145728, sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" }] });
 
 function nsPer(rounds: number, work: (i: number) => unknown): number {

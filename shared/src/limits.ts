@@ -44,7 +44,7 @@ export const MAX_HOST_LENGTH = 253;
  * tracker cannot read (malformed, or a field out of bounds) costs
  * BAD_MESSAGE_TOKENS in all. Out of tokens, a socket gets one `rate-limited`
  * error and its messages are dropped unread until the bucket refills; one
- * that keeps on until it owes SOCKET_CLOSE_DEBT tokens is closed with
+ * that sends SOCKET_DROPS_BEFORE_CLOSE more before then is closed with
  * CLOSE_POLICY_VIOLATION.
  *
  * The tracker decides only as it takes each message from the runtime's queue,
@@ -52,11 +52,13 @@ export const MAX_HOST_LENGTH = 253;
  * everyone else's; so a flood must reach its close after as few messages as
  * possible. A peer never sends a malformed message (twenty in a burst are plenty
  * to show a broken client its error), and one told `rate-limited` has a few
- * messages in flight at most: hence the high cost and the small debt.
+ * messages in flight at most: hence the high cost, and a close that counts
+ * messages rather than tokens (on a busy object the bucket sees a flood only
+ * as fast as the object gets to it, hardly faster than it refills).
  */
 export const SOCKET_TOKENS_PER_SECOND = 200;
 export const SOCKET_TOKEN_BURST = 400;
-export const SOCKET_CLOSE_DEBT = 20;
+export const SOCKET_DROPS_BEFORE_CLOSE = 20;
 export const SOCKET_BYTES_PER_TOKEN = 16 * 1024;
 export const BAD_MESSAGE_TOKENS = 20;
 

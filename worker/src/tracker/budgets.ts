@@ -9,16 +9,14 @@ import {
   MAX_CATALOG_BYTES,
   MAX_SOCKETS_PER_ADDRESS,
   MAX_USER_PATH_BYTES,
-  SOCKET_CLOSE_DEBT,
   SOCKET_TOKEN_BURST,
   SOCKET_TOKENS_PER_SECOND,
 } from "@p2p/shared";
 
 export interface Budgets {
-  /** Each socket's token bucket: refill rate, size, and the debt that closes the socket. */
+  /** Each socket's token bucket: refill rate and size. */
   tokensPerSecond: number;
   tokenBurst: number;
-  closeDebt: number;
   socketsPerAddress: number;
   userPathBytes: number;
   catalogBytes: number;
@@ -33,9 +31,8 @@ export function budgetsFrom(env: Cloudflare.Env): Budgets {
   const tokensPerSecond = positive(env.SOCKET_TOKENS_PER_SECOND) ?? SOCKET_TOKENS_PER_SECOND;
   return {
     tokensPerSecond,
-    // The burst and the debt keep their ratios to the rate.
+    // The burst keeps its ratio to the rate.
     tokenBurst: (tokensPerSecond * SOCKET_TOKEN_BURST) / SOCKET_TOKENS_PER_SECOND,
-    closeDebt: (tokensPerSecond * SOCKET_CLOSE_DEBT) / SOCKET_TOKENS_PER_SECOND,
     socketsPerAddress: positive(env.MAX_SOCKETS_PER_ADDRESS) ?? MAX_SOCKETS_PER_ADDRESS,
     userPathBytes: MAX_USER_PATH_BYTES,
     catalogBytes: positive(env.MAX_CATALOG_BYTES) ?? MAX_CATALOG_BYTES,

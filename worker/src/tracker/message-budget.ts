@@ -9,12 +9,12 @@
  * seconds without a message, longer than a bucket takes to refill
  * completely, so every bucket it forgets was full anyway.
  */
-import { BAD_MESSAGE_TOKENS, SOCKET_BYTES_PER_TOKEN } from "@p2p/shared";
+import { BAD_MESSAGE_TOKENS, SOCKET_BYTES_PER_TOKEN, SOCKET_DROPS_BEFORE_CLOSE } from "@p2p/shared";
 
 /**
  * What to do with a message: read it; answer `rate-limited` once (the bucket
  * just ran dry) and drop it; drop it unread; or close the socket, which
- * kept on until it owed `closeDebt` tokens.
+ * kept on for SOCKET_DROPS_BEFORE_CLOSE messages after it was told.
  */
 export type Verdict = "read" | "limit" | "drop" | "close";
 
@@ -24,6 +24,8 @@ interface Bucket {
   at: number;
   /** Told `rate-limited` since the bucket last had tokens. */
   limited: boolean;
+  /** Messages dropped since it was told. */
+  dropped: number;
   closed: boolean;
 }
 
@@ -31,19 +33,17 @@ export class MessageBudget {
   private readonly buckets = new WeakMap<WebSocket, Bucket>();
   private readonly perSecond: number;
   private readonly burst: number;
-  private readonly closeDebt: number;
 
-  constructor(perSecond: number, burst: number, closeDebt: number) {
+  constructor(perSecond: number, burst: number) {
     this.perSecond = perSecond;
     this.burst = burst;
-    this.closeDebt = closeDebt;
   }
 
   /** Charges a message of `length` (UTF-16 units or bytes) to its socket's bucket. */
   charge(ws: WebSocket, length: number, now: number): Verdict {
     let bucket = this.buckets.get(ws);
     if (bucket === undefined) {
-      bucket = { tokens: this.burst, at: now, limited: false, closed: false };
+      bucket = { tokens: this.burst, at: now, limited: false, dropped: 0, closed: false };
       this.buckets.set(ws, bucket);
     }
     if (bucket.closed) return "drop";
@@ -55,12 +55,13 @@ export class MessageBudget {
       bucket.limited = false;
       return "read";
     }
-    // Told first, closed only if it keeps on: even one large message that runs the bucket far into debt is just told.
+    // Told first, closed only if it keeps on.
     if (!bucket.limited) {
       bucket.limited = true;
+      bucket.dropped = 0;
       return "limit";
     }
-    if (bucket.tokens < -this.closeDebt) {
+    if (++bucket.dropped >= SOCKET_DROPS_BEFORE_CLOSE) {
       bucket.closed = true;
       return "close";
     }

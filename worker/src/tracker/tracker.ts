@@ -44,7 +44,7 @@ export class Tracker extends DurableObject {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.budgets = budgetsFrom(env);
-    this.messageBudget = new MessageBudget(this.budgets.tokensPerSecond, this.budgets.tokenBurst, this.budgets.closeDebt);
+    this.messageBudget = new MessageBudget(this.budgets.tokensPerSecond, this.budgets.tokenBurst);
     this.rateLimited = JSON.stringify({
       id: null,
       ok: false,
