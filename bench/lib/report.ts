@@ -78,14 +78,21 @@ export async function processTree(pid: number): Promise<number[]> {
   return out;
 }
 
-/** The workerd process under a wrangler dev process: the one that runs the Durable Objects. */
-export async function workerdPid(wranglerPid: number): Promise<number | undefined> {
+/**
+ * The two workerd processes under a `wrangler dev`: the one that runs the
+ * worker and its Durable Objects, and wrangler's proxy in front of it (the
+ * one listening on the public port), which relays every socket.
+ */
+export async function workerdPids(tracker: { pid: number; port: number }): Promise<{ tracker?: number; proxy?: number }> {
   const { readFile } = await import("node:fs/promises");
-  for (const pid of await processTree(wranglerPid)) {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmdline.includes("workerd")) return pid;
+  const found: { tracker?: number; proxy?: number } = {};
+  for (const pid of await processTree(tracker.pid)) {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+    if (!cmdline.some((arg) => arg.endsWith("/workerd"))) continue;
+    if (cmdline.includes(`--socket-addr=entry=127.0.0.1:${tracker.port}`)) found.proxy = pid;
+    else found.tracker = pid;
   }
-  return undefined;
+  return found;
 }
 
 /** Runs both measurements, alternating which goes first by run, so neither always meets the warmer cache. */

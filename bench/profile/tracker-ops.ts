@@ -3,27 +3,27 @@
  * 100 peers in a closed loop, beside a malformed message (parsed, refused,
  * answered: the floor every request pays). `node bench/profile/tracker-ops.ts`
  */
-import { startOurTracker } from "../lib/servers.ts";
+import { UNBOUNDED, startOurTracker } from "../lib/servers.ts";
 import { openClients } from "../lib/ws-load.ts";
 
 const PEERS = 100;
 const SECONDS = 3;
-const tracker = await startOurTracker();
+const tracker = await startOurTracker(UNBOUNDED);
 try {
   const clients = await openClients(tracker.url, PEERS);
   await Promise.all(
     clients.map(async (client, i) => {
-      await client.request(JSON.stringify({ id: 1, type: "hello", port: 1000 + i }));
-      await client.request(JSON.stringify({ id: 2, type: "register", user: `u${i}`, files: [{ path: "/x", size: 1, sha256: "0".repeat(64) }] }));
+      await client.request(JSON.stringify({ id: 1, type: "hello", port: 1000 + i, protocol: 2 }));
+      await client.request(JSON.stringify({ id: 2, type: "register", user: `u${i}`, files: [{ path: "/x", size: 1, root: "0".repeat(64) }] }));
     }),
   );
   const sha = "a".repeat(64);
   const kinds: [string, (peer: number, seq: number) => string][] = [
     ["malformed (refused after parsing)", () => "{"],
     ["list-users (read, cached)", () => JSON.stringify({ id: 3, type: "list-users" })],
-    ["hello (updates one row)", (i) => JSON.stringify({ id: 3, type: "hello", port: 2000 + i })],
+    ["hello (updates one row)", (i) => JSON.stringify({ id: 3, type: "hello", port: 2000 + i, protocol: 2 })],
     ["unregister one file", (i, s) => JSON.stringify({ id: 3, type: "unregister", user: `u${i}`, paths: [`/m${(s + 1) % 10}`] })],
-    ["register one file (writes one row)", (i, s) => JSON.stringify({ id: 3, type: "register", user: `u${i}`, files: [{ path: `/m${s % 10}`, size: s, sha256: sha }] })],
+    ["register one file (writes one row)", (i, s) => JSON.stringify({ id: 3, type: "register", user: `u${i}`, files: [{ path: `/m${s % 10}`, size: s, root: sha }] })],
   ];
   process.stdout.write(`| request, ${PEERS} peers | ops/s |\n| --- | --- |\n`);
   for (const [name, make] of kinds) {

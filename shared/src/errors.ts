@@ -10,7 +10,7 @@ export const ERROR_CODES = [
   "too-large",
   /** A user name outside USER_NAME_PATTERN. */
   "invalid-name",
-  /** A path that is not absolute, too long, or contains NUL. */
+  /** A path that is not absolute, too long, or carries a control character or a lone surrogate. */
   "invalid-path",
   /** A file entry whose size or SHA-256 is malformed. */
   "invalid-file",
@@ -18,6 +18,14 @@ export const ERROR_CODES = [
   "invalid-address",
   /** More files than MAX_FILES_PER_MESSAGE or MAX_FILES_PER_USER allow. */
   "too-many-files",
+  /** The user's paths would total more than MAX_USER_PATH_BYTES. */
+  "user-quota",
+  /** The catalog would grow past MAX_CATALOG_BYTES. */
+  "catalog-full",
+  /** The socket spent its message budget; what it sends is dropped until the budget refills. */
+  "rate-limited",
+  /** The address already has MAX_SOCKETS_PER_ADDRESS open sockets (an HTTP 429 on /ws). */
+  "too-many-connections",
   /** `register` before the connection said `hello`. */
   "hello-required",
   /** The name belongs to another live connection. */

@@ -13,14 +13,61 @@ export const MAX_FILES_PER_MESSAGE = 1000;
 /** Files one user may offer at once. */
 export const MAX_FILES_PER_USER = 10_000;
 
+/** The UTF-8 bytes of all the paths one user offers, together: no user takes much of the catalog. */
+export const MAX_USER_PATH_BYTES = 1024 * 1024;
+
+/**
+ * The whole catalog: an upper bound, in bytes, on the file listing as JSON
+ * (`list-files`'s result and `GET /api/files`). Far below the platform's
+ * 32 MiB bound on an RPC reply or a WebSocket message, and small enough for
+ * every peer to fetch, hold and cache in `files.json`.
+ */
+export const MAX_CATALOG_BYTES = 8 * 1024 * 1024;
+
 /** One peer → tracker message, in UTF-8 bytes. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
- * One tracker → peer message. Listings of many users are larger than a
- * request may be, so replies get their own bound.
+ * One tracker → peer message. The largest is a listing of the whole catalog,
+ * larger than a request may be, so replies get their own bound: the catalog
+ * and room for the envelope around it.
  */
-export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+export const MAX_REPLY_BYTES = MAX_CATALOG_BYTES + 64 * 1024;
 
 /** Host names as advertised in `hello`: a DNS name or an IP literal. */
 export const MAX_HOST_LENGTH = 253;
+
+/**
+ * Each socket's message budget, a token bucket: it refills at
+ * SOCKET_TOKENS_PER_SECOND up to SOCKET_TOKEN_BURST. A message costs one
+ * token, and one more per SOCKET_BYTES_PER_TOKEN of its length; a message the
+ * tracker cannot read (malformed, or a field out of bounds) costs
+ * BAD_MESSAGE_TOKENS in all. Out of tokens, a socket gets one `rate-limited`
+ * error and its messages are dropped unread until the bucket refills; one
+ * that sends SOCKET_DROPS_BEFORE_CLOSE more before then is closed with
+ * CLOSE_POLICY_VIOLATION.
+ *
+ * The tracker decides only as it takes each message from the runtime's queue,
+ * and every message a flood sends before its close is queued ahead of
+ * everyone else's; so a flood must reach its close after as few messages as
+ * possible. A peer never sends a malformed message (twenty in a burst are plenty
+ * to show a broken client its error), and one told `rate-limited` has a few
+ * messages in flight at most: hence the high cost, and a close that counts
+ * messages rather than tokens (on a busy object the bucket sees a flood only
+ * as fast as the object gets to it, hardly faster than it refills).
+ */
+export const SOCKET_TOKENS_PER_SECOND = 200;
+export const SOCKET_TOKEN_BURST = 400;
+export const SOCKET_DROPS_BEFORE_CLOSE = 20;
+export const SOCKET_BYTES_PER_TOKEN = 16 * 1024;
+export const BAD_MESSAGE_TOKENS = 20;
+
+/** Open sockets from one address (as Cloudflare sees it); more are refused with HTTP 429. */
+export const MAX_SOCKETS_PER_ADDRESS = 64;
+
+/** WebSocket close codes the tracker uses. */
+export const CLOSE_POLICY_VIOLATION = 1008;
+/** The tracker lost a write: the peer should reconnect and register again. */
+export const CLOSE_STORAGE_FAILED = 1011;
+/** No ping for the heartbeat timeout. */
+export const CLOSE_NO_HEARTBEAT = 4001;

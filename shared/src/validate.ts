@@ -29,7 +29,11 @@ const fail = (code: ErrorCode, message: string): never => {
 
 const encoder = new TextEncoder();
 
-/** UTF-8 length without allocating when the answer is obvious. */
+/**
+ * UTF-8 length, as TextEncoder and Buffer.byteLength count it: a lone
+ * surrogate becomes U+FFFD (3 bytes). Short strings are encoded outright;
+ * longer ones are counted without allocating.
+ */
 export function utf8Length(text: string): number {
   // Every UTF-16 unit encodes to 1–3 bytes.
   if (text.length * 3 <= 1024) return encoder.encode(text).length;
@@ -38,13 +42,16 @@ export function utf8Length(text: string): number {
     const c = text.charCodeAt(i);
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      // A pair: one code point above U+FFFF.
       bytes += 4;
       i++;
     } else bytes += 3;
   }
   return bytes;
 }
+
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 export type JsonObject = Record<string, unknown>;
 
@@ -101,10 +108,22 @@ export function isAbsolutePath(path: string): boolean {
   return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path);
 }
 
+/**
+ * C0 and C1 control characters (with DEL), and surrogates that are not part
+ * of a pair: a listing shown on a terminal or a page must not carry escape
+ * sequences or line breaks, and every path must be valid UTF-8.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export function checkPath(path: unknown): string {
   if (typeof path !== "string") return fail("invalid-path", `a path must be a string, got ${describe(path)}`);
   const shown = JSON.stringify(path.slice(0, 80));
-  if (path.includes("\0")) return fail("invalid-path", `path ${shown} contains a NUL byte`);
+  const unprintable = UNPRINTABLE.exec(path);
+  if (unprintable) {
+    const unit = unprintable[0].charCodeAt(0);
+    const what = unit >= 0xd800 ? "a lone surrogate" : "a control character";
+    return fail("invalid-path", `path ${shown} contains ${what} (U+${unit.toString(16).toUpperCase().padStart(4, "0")})`);
+  }
   if (!isAbsolutePath(path)) return fail("invalid-path", `path ${shown} is not absolute`);
   if (utf8Length(path) > MAX_PATH_BYTES) return fail("invalid-path", `path ${shown}… is longer than ${MAX_PATH_BYTES} bytes`);
   return path;

@@ -32,6 +32,12 @@ describe("parseRequest", () => {
     ["a bad name", req({ type: "register", user: "a b", files: [{ path: "/a", size: 0, root: sha }] }), "invalid-name"],
     ["a relative path", req({ type: "unregister", user: "u", paths: ["a/b"] }), "invalid-path"],
     ["a path with NUL", req({ type: "unregister", user: "u", paths: ["/a\u0000"] }), "invalid-path"],
+    ["a path with a line break", req({ type: "unregister", user: "u", paths: ["/a\nb"] }), "invalid-path"],
+    ["a path with an escape sequence", req({ type: "unregister", user: "u", paths: ["/a\u001b[2Jb"] }), "invalid-path"],
+    ["a path with DEL", req({ type: "unregister", user: "u", paths: ["/a\u007f"] }), "invalid-path"],
+    ["a path with a C1 control", req({ type: "unregister", user: "u", paths: ["/a\u009bb"] }), "invalid-path"],
+    ["a path with a lone high surrogate", req({ type: "unregister", user: "u", paths: ["/a\ud800b"] }), "invalid-path"],
+    ["a path with a lone low surrogate", req({ type: "unregister", user: "u", paths: ["/a\udc00"] }), "invalid-path"],
     ["an over-long path", req({ type: "unregister", user: "u", paths: ["/" + "é".repeat(MAX_PATH_BYTES / 2)] }), "invalid-path"],
     ["a fractional size", req({ type: "register", user: "u", files: [{ path: "/a", size: 1.5, root: sha }] }), "invalid-file"],
     ["too many files", req({ type: "unregister", user: "u", paths: Array.from({ length: 1001 }, (_, i) => `/${i}`) }), "too-many-files"],
@@ -48,8 +54,22 @@ describe("parseRequest", () => {
   });
 
   it("counts UTF-8 bytes exactly", () => {
-    for (const text of ["", "abc", "é", "€", "😀", "a😀é€".repeat(500), "\ud800x"]) {
+    for (const text of ["", "abc", "é", "€", "😀", "a😀é€".repeat(500), "\ud800x", "\ud800€".repeat(400), "\ud800\ud800\udc00".repeat(200)]) {
       expect(utf8Length(text)).toBe(Buffer.byteLength(text, "utf8"));
+    }
+  });
+
+  it("is not fooled by lone surrogates into passing an oversized message", () => {
+    // A lone high surrogate before a 3-byte character is 6 bytes; it was once counted as 4,
+    // which let this 1.2 MB message pass for 0.8 MB. (JSON text may carry lone surrogates raw.)
+    const message = `{"id":1,"type":"list-files","pad":"${"\ud800€".repeat(200_000)}"}`;
+    expect(Buffer.byteLength(message)).toBeGreaterThan(MAX_MESSAGE_BYTES);
+    expect(parseRequest(message)).toMatchObject({ ok: false, error: { code: "too-large" } });
+  });
+
+  it("accepts paths with printable non-ASCII characters", () => {
+    for (const path of ["/музика/песен.mp3", "/😀/a b", "C:\\Users\\é€\\x", "/a\u00a0b"]) {
+      expect(parseRequest(req({ type: "unregister", user: "u", paths: [path] }))).toMatchObject({ ok: true });
     }
   });
 });

@@ -6,6 +6,10 @@ declare namespace Cloudflare {
     HEARTBEAT_TIMEOUT_MS?: string;
     /** Optional secret (`wrangler secret put P2P_TOKEN`): when set, /ws and /api/* need it. */
     P2P_TOKEN?: string;
+    /** Optional overrides of the budgets in @p2p/shared, for benchmarks: see tracker/budgets.ts. */
+    SOCKET_TOKENS_PER_SECOND?: string;
+    MAX_SOCKETS_PER_ADDRESS?: string;
+    MAX_CATALOG_BYTES?: string;
   }
   interface GlobalProps {
     mainModule: typeof import("./index.ts");

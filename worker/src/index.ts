@@ -39,9 +39,10 @@ app.get("/ws", async (c) => {
   return trackerOf(c.env).fetch(new Request(c.req.raw, { headers }));
 });
 
-app.get("/api/files", async (c) => c.json(await trackerOf(c.env).listFiles()));
+// The object keeps each listing's JSON until it changes; it is passed on as it is.
+app.get("/api/files", async (c) => c.body(await trackerOf(c.env).filesJson(), 200, { "Content-Type": "application/json" }));
 
-app.get("/api/users", async (c) => c.json(await trackerOf(c.env).listUsers()));
+app.get("/api/users", async (c) => c.body(await trackerOf(c.env).usersJson(), 200, { "Content-Type": "application/json" }));
 
 app.notFound((c) => c.json(errorBody("not-found", `no such route: ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

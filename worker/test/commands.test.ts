@@ -96,11 +96,15 @@ describe("register", () => {
     await peer.close();
   });
 
-  it("refuses relative, NUL-bearing and over-long paths and malformed file entries", async () => {
+  it("refuses relative, over-long and unprintable paths and malformed file entries", async () => {
     const peer = await TrackerSocket.hello();
     const bad = [
       [{ path: "relative/x", size: 1, root: sha("a") }, "invalid-path"],
       [{ path: "/a\u0000b", size: 1, root: sha("a") }, "invalid-path"],
+      [{ path: "/a\nfake : line", size: 1, root: sha("a") }, "invalid-path"],
+      [{ path: "/a\u001b]0;title\u0007", size: 1, root: sha("a") }, "invalid-path"],
+      [{ path: "/a\u0085b", size: 1, root: sha("a") }, "invalid-path"],
+      [{ path: "/a\udfffb", size: 1, root: sha("a") }, "invalid-path"],
       [{ path: "/" + "p".repeat(MAX_PATH_BYTES), size: 1, root: sha("a") }, "invalid-path"],
       [{ path: "/ok", size: -1, root: sha("a") }, "invalid-file"],
       [{ path: "/ok", size: 1, root: "ABC" }, "invalid-file"],

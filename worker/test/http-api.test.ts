@@ -37,6 +37,17 @@ describe("HTTP API", () => {
     await peer.close();
   });
 
+  it("answers exactly what list-files and list-users answer, as JSON", async () => {
+    const peer = await TrackerSocket.hello(4101);
+    await peer.ok("register", { user: "http-same", files: [file("/srv/c.txt", 7, "c")] });
+    for (const [path, type, key] of [["/api/files", "list-files", "files"], ["/api/users", "list-users", "users"]] as const) {
+      const res = await exports.default.fetch(`http://tracker.test${path}`);
+      expect(res.headers.get("content-type")).toContain("application/json");
+      expect(await res.json()).toEqual((await peer.ok(type, {}))[key]);
+    }
+    await peer.close();
+  });
+
   it("takes the peer's address from CF-Connecting-IP", async () => {
     const peer = await TrackerSocket.open({ "CF-Connecting-IP": "203.0.113.9" });
     expect(await peer.ok("hello", { port: 4200, protocol: PROTOCOL_VERSION })).toEqual({ host: "203.0.113.9", port: 4200, protocol: PROTOCOL_VERSION });

@@ -7,6 +7,8 @@ export class TrackerSocket {
   private readonly waiting: ((text: string) => void)[] = [];
   private nextId = 1;
   closed = false;
+  /** The code the socket was closed with, once it is. */
+  closeCode: number | null = null;
 
   readonly ws: WebSocket;
 
@@ -18,13 +20,14 @@ export class TrackerSocket {
       if (waiter) waiter(text);
       else this.inbox.push(text);
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       this.closed = true;
+      this.closeCode = event.code;
     });
   }
 
   static async open(headers: Record<string, string> = {}): Promise<TrackerSocket> {
-    const res = await exports.default.fetch("http://tracker.test/ws", { headers: { Upgrade: "websocket", ...headers } });
+    const res = await upgrade(headers);
     if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status}`);
     res.webSocket.accept();
     return new TrackerSocket(res.webSocket);
@@ -42,6 +45,23 @@ export class TrackerSocket {
     const text = this.inbox.shift();
     if (text !== undefined) return Promise.resolve(text);
     return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** The next message, or null if none comes within `ms`. */
+  nextWithin(ms: number): Promise<string | null> {
+    const text = this.inbox.shift();
+    if (text !== undefined) return Promise.resolve(text);
+    return new Promise((resolve) => {
+      const waiter = (message: string) => {
+        clearTimeout(timer);
+        resolve(message);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        resolve(null);
+      }, ms);
+      this.waiting.push(waiter);
+    });
   }
 
   async raw(message: string | ArrayBuffer): Promise<TrackerReply> {
@@ -63,6 +83,11 @@ export class TrackerSocket {
   async close(): Promise<void> {
     this.ws.close(1000, "done");
   }
+}
+
+/** Asks the worker for a WebSocket; the response is 101 with the socket, or the refusal. */
+export function upgrade(headers: Record<string, string> = {}): Promise<Response> {
+  return exports.default.fetch("http://tracker.test/ws", { headers: { Upgrade: "websocket", ...headers } });
 }
 
 export const sha = (seed: string): string => seed.repeat(64).slice(0, 64);

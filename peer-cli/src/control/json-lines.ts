@@ -1,7 +1,9 @@
 /** Newline-delimited JSON over a stream socket, with a bound on each line. */
 import type { Socket } from "node:net";
+import { MAX_CATALOG_BYTES } from "@p2p/shared";
 
-export const MAX_CONTROL_LINE_BYTES = 4 * 1024 * 1024;
+/** The longest line is list-files' outcome: the whole catalog, and room for the envelope around it. */
+export const MAX_CONTROL_LINE_BYTES = MAX_CATALOG_BYTES + 64 * 1024;
 
 /**
  * Calls `onLine` for every complete line. A line over the bound ends the

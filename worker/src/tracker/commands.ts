@@ -63,9 +63,9 @@ export const commands: { [T in RequestType]: Handler<T> } = {
     return { user, ...store.unregister(user, [...new Set(paths)]) };
   },
 
-  "list-files": (ctx) => new Serialized(ctx.store.listFilesJson()),
+  "list-files": (ctx) => new Serialized(`{"files":${ctx.store.listFilesJson()}}`),
 
-  "list-users": (ctx) => new Serialized(ctx.store.listUsersJson()),
+  "list-users": (ctx) => new Serialized(`{"users":${ctx.store.listUsersJson()}}`),
 };
 
 /** The last entry for a path wins, as if the entries were sent one by one. */

@@ -25,3 +25,22 @@ export function readConnection(ws: WebSocket): Connection | null {
 export function writeConnection(ws: WebSocket, connection: Connection): void {
   ws.serializeAttachment(connection);
 }
+
+/**
+ * Tags the socket is accepted with, so the runtime's index finds a
+ * connection's socket, or an address's sockets, without reading every
+ * socket's attachment. Tags survive hibernation with the socket.
+ */
+export const connTag = (conn: string): string => `conn:${conn}`;
+export const addressTag = (host: string): string => `addr:${host}`;
+
+export const isOpen = (ws: WebSocket): boolean => ws.readyState === WebSocket.OPEN;
+
+/** Closes a socket that may already be closing. */
+export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closing or closed: nothing left to do.
+  }
+}

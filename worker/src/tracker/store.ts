@@ -8,8 +8,16 @@
  * rebuilt from storage whenever the object starts. A batch lost to a crash
  * costs nothing either: a crash closes every socket, the restarted object
  * drops every user whose socket is gone, and peers re-register on reconnect.
+ * A batch that storage refuses while the object runs is handed to
+ * `onWriteFailure`, whose answer is the same: forget everyone (`reset`) and
+ * close every socket.
+ *
+ * The store also keeps the catalog within its budgets: each user's path
+ * bytes, and the size of the whole listing.
  */
-import { ProtocolFailure, type FileEntry, type FileListing, type UserAddress } from "@p2p/shared";
+import { ProtocolFailure, type FileEntry } from "@p2p/shared";
+import type { Budgets } from "./budgets.ts";
+import { LISTING_ENVELOPE_BYTES, entrySize } from "./listing-size.ts";
 
 export interface UpsertCounts {
   added: number;
@@ -21,6 +29,10 @@ interface UserRow {
   conn: string;
   host: string;
   port: number;
+  /** UTF-8 bytes of this user's paths. */
+  pathBytes: number;
+  /** What this user's files add to the listing. */
+  listingBytes: number;
 }
 
 interface FileRow {
@@ -35,48 +47,65 @@ interface FileRow {
  */
 const FLUSH_DELAY_MS = 10;
 
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS users (
+    user TEXT PRIMARY KEY,
+    conn TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS files (
+    user TEXT NOT NULL REFERENCES users(user) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    root TEXT NOT NULL,
+    PRIMARY KEY (user, path)
+  ) WITHOUT ROWID;
+`;
+
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export interface StoreOptions {
+  sql: SqlStorage;
+  transaction: <T>(fn: () => T) => T;
+  budgets: Pick<Budgets, "userPathBytes" | "catalogBytes">;
+  /** Called when storage refuses a batch the index already holds. */
+  onWriteFailure: (error: unknown) => void;
+}
 
 export class TrackerStore {
   private readonly sql: SqlStorage;
   private readonly transaction: <T>(fn: () => T) => T;
+  private readonly budgets: StoreOptions["budgets"];
+  private readonly onWriteFailure: (error: unknown) => void;
   private readonly users = new Map<string, UserRow>();
   private readonly files = new Map<string, Map<string, FileRow>>();
-  /** Sorted listings, kept until something changes. */
-  private usersCache: UserAddress[] | null = null;
-  private filesCache: FileListing[] | null = null;
+  /** What every user's files add to the listing, together. */
+  private catalogBytes = 0;
+  /** The listings' JSON, kept until something changes. */
   private usersJson: string | null = null;
   private filesJson: string | null = null;
   private readonly pending: (() => void)[] = [];
   private flushScheduled = false;
 
-  constructor(sql: SqlStorage, transaction: <T>(fn: () => T) => T) {
-    this.sql = sql;
-    this.transaction = transaction;
+  constructor(options: StoreOptions) {
+    this.sql = options.sql;
+    this.transaction = options.transaction;
+    this.budgets = options.budgets;
+    this.onWriteFailure = options.onWriteFailure;
     // Files stored before content roots (a sha256 column) belong to peers of the old protocol, gone since the restart.
-    const columns = [...sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('files')")].map((c) => c.name);
-    if (columns.length > 0 && !columns.includes("root")) sql.exec("DROP TABLE files");
-    sql.exec(`
-      CREATE TABLE IF NOT EXISTS users (
-        user TEXT PRIMARY KEY,
-        conn TEXT NOT NULL UNIQUE,
-        host TEXT NOT NULL,
-        port INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS files (
-        user TEXT NOT NULL REFERENCES users(user) ON DELETE CASCADE,
-        path TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        root TEXT NOT NULL,
-        PRIMARY KEY (user, path)
-      ) WITHOUT ROWID;
-    `);
-    for (const row of sql.exec<{ user: string; conn: string; host: string; port: number }>("SELECT user, conn, host, port FROM users")) {
-      this.users.set(row.user, { conn: row.conn, host: row.host, port: row.port });
+    const columns = [...this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('files')")].map((c) => c.name);
+    if (columns.length > 0 && !columns.includes("root")) this.sql.exec("DROP TABLE files");
+    this.sql.exec(SCHEMA);
+    for (const row of this.sql.exec<{ user: string; conn: string; host: string; port: number }>("SELECT user, conn, host, port FROM users")) {
+      this.users.set(row.user, { conn: row.conn, host: row.host, port: row.port, pathBytes: 0, listingBytes: 0 });
       this.files.set(row.user, new Map());
     }
-    for (const row of sql.exec<{ user: string; path: string; size: number; root: string }>("SELECT user, path, size, root FROM files")) {
-      this.files.get(row.user)?.set(row.path, { size: row.size, root: row.root });
+    for (const row of this.sql.exec<{ user: string; path: string; size: number; root: string }>("SELECT user, path, size, root FROM files")) {
+      const index = this.files.get(row.user);
+      if (!index) continue;
+      index.set(row.path, { size: row.size, root: row.root });
+      this.account(row.user, row.path, 1);
     }
   }
 
@@ -85,24 +114,50 @@ export class TrackerStore {
     return this.users.get(user)?.conn;
   }
 
-  /** Binds `user` to a connection (replacing any stale holder) and adds or updates files, all or nothing. */
+  /**
+   * Binds `user` to a connection (replacing any stale holder) and adds or
+   * updates files, all or nothing: refused when the user would pass
+   * `maxFiles` or its path bytes, or the catalog its size.
+   */
   register(user: string, conn: string, host: string, port: number, files: readonly FileEntry[], maxFiles: number): UpsertCounts {
     const holder = this.holderOf(user);
     const mine = holder === conn ? this.files.get(user) : undefined;
     let added = 0;
     let updated = 0;
+    let addedPathBytes = 0;
+    let addedListingBytes = 0;
     for (const file of files) {
       const old = mine?.get(file.path);
-      if (!old) added++;
-      else if (old.size !== file.size || old.root !== file.root) updated++;
+      if (!old) {
+        added++;
+        const size = entrySize(user, file.path);
+        addedPathBytes += size.pathBytes;
+        addedListingBytes += size.listingBytes;
+      } else if (old.size !== file.size || old.root !== file.root) updated++;
     }
     const current = mine?.size ?? 0;
     if (current + added > maxFiles) {
       throw new ProtocolFailure("too-many-files", `"${user}" would offer ${current + added} files; at most ${maxFiles} are allowed per user`);
     }
+    const row = this.users.get(user);
+    const pathBytes = (mine ? row!.pathBytes : 0) + addedPathBytes;
+    if (pathBytes > this.budgets.userPathBytes) {
+      throw new ProtocolFailure(
+        "user-quota",
+        `"${user}"'s paths would take ${pathBytes} bytes; at most ${this.budgets.userPathBytes} are allowed per user (shorter paths or fewer files)`,
+      );
+    }
+    // A stale holder's files go when the name changes hands, so they do not count.
+    const freed = row && !mine ? row.listingBytes : 0;
+    if (this.catalogBytes - freed + addedListingBytes > this.budgets.catalogBytes - LISTING_ENVELOPE_BYTES) {
+      throw new ProtocolFailure(
+        "catalog-full",
+        `the tracker's catalog is full (its listing may take at most ${this.budgets.catalogBytes} bytes); these ${added} files do not fit until others leave`,
+      );
+    }
     if (holder !== conn) {
       if (holder !== undefined) this.dropUser(user);
-      this.users.set(user, { conn, host, port });
+      this.users.set(user, { conn, host, port, pathBytes: 0, listingBytes: 0 });
       this.files.set(user, new Map());
       this.usersChanged();
       this.write(() => this.sql.exec("INSERT INTO users (user, conn, host, port) VALUES (?, ?, ?, ?)", user, conn, host, port));
@@ -110,6 +165,8 @@ export class TrackerStore {
     if (files.length > 0) {
       const index = this.files.get(user)!;
       for (const file of files) index.set(file.path, { size: file.size, root: file.root });
+      // Entries are unique by path (the caller de-duplicates), so the sums above are exact.
+      this.grow(this.users.get(user)!, addedPathBytes, addedListingBytes);
       this.filesChanged();
       // Rows as [path, size, root] arrays: a smaller parameter, cheaper to take apart.
       const batch = JSON.stringify(files.map((f) => [f.path, f.size, f.root]));
@@ -131,6 +188,7 @@ export class TrackerStore {
     const index = this.files.get(user);
     const removed = paths.filter((path) => index?.delete(path) === true);
     if (removed.length > 0) {
+      for (const path of removed) this.account(user, path, -1);
       this.filesChanged();
       const batch = JSON.stringify(removed);
       this.write(() => this.sql.exec("DELETE FROM files WHERE user = ? AND path IN (SELECT value FROM json_each(?))", user, batch));
@@ -149,8 +207,11 @@ export class TrackerStore {
   }
 
   dropUser(user: string): void {
-    if (!this.users.delete(user)) return;
+    const row = this.users.get(user);
+    if (!row) return;
+    this.users.delete(user);
     this.files.delete(user);
+    this.catalogBytes -= row.listingBytes;
     this.usersChanged();
     this.filesChanged();
     this.write(() => {
@@ -163,51 +224,57 @@ export class TrackerStore {
   dropUsersExcept(live: ReadonlyMap<string, string>): string[] {
     const ghosts = [...this.users].filter(([user, row]) => live.get(row.conn) !== user).map(([user]) => user);
     for (const user of ghosts) this.dropUser(user);
-    this.flush();
+    this.flushOrReport();
     return ghosts;
   }
 
-  listFiles(): FileListing[] {
-    this.filesCache ??= [...this.files.keys()].sort(byKey).flatMap((user) =>
-      [...this.files.get(user)!]
-        .sort(([a], [b]) => byKey(a, b))
-        .map(([path, { size, root }]) => ({ user, path, size, root })),
-    );
-    return this.filesCache;
+  /**
+   * Forgets every user and file, and everything not yet stored; then clears
+   * storage, if it will. What it cannot clear is left for the next start,
+   * which drops every user whose socket is gone (after this, all of them).
+   */
+  reset(): void {
+    this.pending.length = 0;
+    this.users.clear();
+    this.files.clear();
+    this.catalogBytes = 0;
+    this.usersChanged();
+    this.filesChanged();
+    try {
+      this.transaction(() => {
+        this.sql.exec(SCHEMA);
+        this.sql.exec("DELETE FROM files");
+        this.sql.exec("DELETE FROM users");
+      });
+    } catch (error) {
+      console.error("tracker: storage could not be cleared after a failed write; the next start drops what is left", error);
+    }
   }
 
-  /** Asked for far more often than users come and go, so kept until they do. */
-  listUsers(): UserAddress[] {
-    this.usersCache ??= [...this.users.keys()].sort(byKey).map((user) => {
-      const { host, port } = this.users.get(user)!;
-      return { user, host, port };
-    });
-    return this.usersCache;
-  }
-
-  /** `{"files":[…]}`, as list-files answers. */
+  /** The listing as a JSON array, `[{user, path, size, root}, …]` sorted by user, then path. */
   listFilesJson(): string {
-    this.filesJson ??= JSON.stringify({ files: this.listFiles() });
+    this.filesJson ??= JSON.stringify(
+      [...this.files.keys()].sort(byKey).flatMap((user) =>
+        [...this.files.get(user)!]
+          .sort(([a], [b]) => byKey(a, b))
+          .map(([path, { size, root }]) => ({ user, path, size, root })),
+      ),
+    );
     return this.filesJson;
   }
 
-  /** `{"users":[…]}`, as list-users answers. */
+  /** Every user as a JSON array, `[{user, host, port}, …]` sorted by user. Asked for far more often than users come and go. */
   listUsersJson(): string {
-    this.usersJson ??= JSON.stringify({ users: this.listUsers() });
+    this.usersJson ??= JSON.stringify(
+      [...this.users.keys()].sort(byKey).map((user) => {
+        const { host, port } = this.users.get(user)!;
+        return { user, host, port };
+      }),
+    );
     return this.usersJson;
   }
 
-  private usersChanged(): void {
-    this.usersCache = null;
-    this.usersJson = null;
-  }
-
-  private filesChanged(): void {
-    this.filesCache = null;
-    this.filesJson = null;
-  }
-
-  /** Writes everything not yet in storage, in one transaction. */
+  /** Writes everything not yet in storage, in one transaction; throws if storage refuses it. */
   flush(): void {
     if (this.pending.length === 0) return;
     const writes = this.pending.splice(0);
@@ -216,13 +283,42 @@ export class TrackerStore {
     });
   }
 
+  /** Adds (sign 1) or removes (-1) one file's share of its user's and the catalog's budgets. */
+  private account(user: string, path: string, sign: 1 | -1): void {
+    const size = entrySize(user, path);
+    this.grow(this.users.get(user)!, sign * size.pathBytes, sign * size.listingBytes);
+  }
+
+  private grow(row: UserRow, pathBytes: number, listingBytes: number): void {
+    row.pathBytes += pathBytes;
+    row.listingBytes += listingBytes;
+    this.catalogBytes += listingBytes;
+  }
+
+  private usersChanged(): void {
+    this.usersJson = null;
+  }
+
+  private filesChanged(): void {
+    this.filesJson = null;
+  }
+
+  /** The index already answered for these writes, so a refusal is reported, never thrown at a caller. */
+  private flushOrReport(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      this.onWriteFailure(error);
+    }
+  }
+
   private write(op: () => void): void {
     this.pending.push(op);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setTimeout(() => {
       this.flushScheduled = false;
-      this.flush();
+      this.flushOrReport();
     }, FLUSH_DELAY_MS);
   }
 }

@@ -1,22 +1,27 @@
 /**
  * The single Durable Object that knows who is online and what they offer.
  * Sockets are accepted with the hibernation API: the object may be evicted
- * while they stay open, so nothing here lives only in memory.
+ * while they stay open, so nothing here lives only in memory, except each
+ * socket's message budget, which is safe to lose (see message-budget.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import {
+  CLOSE_NO_HEARTBEAT,
+  CLOSE_POLICY_VIOLATION,
+  CLOSE_STORAGE_FAILED,
   PING,
   PONG,
   ProtocolFailure,
   parseRequest,
-  type FileListing,
+  type ErrorReply,
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
-  type UserAddress,
 } from "@p2p/shared";
+import { budgetsFrom, type Budgets } from "./budgets.ts";
 import { commands, type CommandContext } from "./commands.ts";
-import { readConnection, writeConnection, type Connection } from "./connection.ts";
+import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
+import { MessageBudget } from "./message-budget.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
 
@@ -30,11 +35,30 @@ export const PEER_HOST_HEADER = "X-P2P-Peer-Host";
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 
 export class Tracker extends DurableObject {
+  private readonly budgets: Budgets;
   private readonly store: TrackerStore;
+  private readonly messageBudget: MessageBudget;
+  /** The one reply a socket gets when its budget runs dry; the message it answers was never read. */
+  private readonly rateLimited: string;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    this.store = new TrackerStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
+    this.budgets = budgetsFrom(env);
+    this.messageBudget = new MessageBudget(this.budgets.tokensPerSecond, this.budgets.tokenBurst);
+    this.rateLimited = JSON.stringify({
+      id: null,
+      ok: false,
+      error: {
+        code: "rate-limited",
+        message: `this connection sent more than its budget (${this.budgets.tokensPerSecond} messages a second, bursts of ${this.budgets.tokenBurst}; large and malformed messages count more); messages are dropped until it slows down, and it is closed if it goes on`,
+      },
+    } satisfies ErrorReply);
+    this.store = new TrackerStore({
+      sql: ctx.storage.sql,
+      transaction: (fn) => ctx.storage.transactionSync(fn),
+      budgets: this.budgets,
+      onWriteFailure: (error) => this.storageFailed(error),
+    });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // On every start, fresh or after eviction: users without a live socket are ghosts.
     this.store.dropUsersExcept(this.liveUsers());
@@ -45,9 +69,15 @@ export class Tracker extends DurableObject {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
     const seenHost = request.headers.get(PEER_HOST_HEADER) ?? "127.0.0.1";
+    const fromHere = this.ctx.getWebSockets(addressTag(seenHost)).filter(isOpen).length;
+    if (fromHere >= this.budgets.socketsPerAddress) {
+      const message = `${seenHost} already has ${fromHere} open connections; at most ${this.budgets.socketsPerAddress} are allowed per address`;
+      return Response.json({ error: { code: "too-many-connections", message } }, { status: 429 });
+    }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
-    writeConnection(server, { conn: crypto.randomUUID(), seenHost, host: seenHost, port: null, user: null, since: Date.now() });
+    const conn = crypto.randomUUID();
+    this.ctx.acceptWebSocket(server, [connTag(conn), addressTag(seenHost)]);
+    writeConnection(server, { conn, seenHost, host: seenHost, port: null, user: null, since: Date.now() });
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.sweepInterval());
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -62,11 +92,7 @@ export class Tracker extends DurableObject {
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       if (!connection || now - Math.max(pinged, connection.since) <= timeout) continue;
       this.forget(ws);
-      try {
-        ws.close(4001, "no heartbeat");
-      } catch {
-        // Already closing.
-      }
+      closeQuietly(ws, CLOSE_NO_HEARTBEAT, "no heartbeat");
     }
     if (this.ctx.getWebSockets().length > 0) await this.ctx.storage.setAlarm(now + this.sweepInterval());
   }
@@ -81,9 +107,26 @@ export class Tracker extends DurableObject {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // The budget comes first: a message over it is never parsed, nor its attachment read.
+    switch (this.messageBudget.charge(ws, typeof message === "string" ? message.length : message.byteLength, Date.now())) {
+      case "drop":
+        return;
+      case "limit":
+        ws.send(this.rateLimited);
+        return;
+      case "close":
+        this.forget(ws);
+        closeQuietly(ws, CLOSE_POLICY_VIOLATION, "message budget exceeded");
+        return;
+      case "read":
+        break;
+    }
+    // A socket the tracker closed may still deliver what it sent before.
+    if (!isOpen(ws)) return;
     const connection = readConnection(ws);
     if (!connection) return;
     const parsed = parseRequest(message);
+    if (!parsed.ok) this.messageBudget.chargeUnreadable(ws);
     const reply = parsed.ok ? this.run(ws, connection, parsed.request) : { id: parsed.id, ok: false as const, error: parsed.error };
     ws.send(
       reply.ok && reply.result instanceof Serialized
@@ -94,24 +137,20 @@ export class Tracker extends DurableObject {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.forget(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
-    } catch {
-      // Already closed: nothing left to do.
-    }
+    closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, "closing");
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.forget(ws);
   }
 
-  /** For the HTTP API. */
-  listFiles(): FileListing[] {
-    return this.store.listFiles();
+  /** For the HTTP API: the listings' JSON as list-files and list-users answer, kept until they change. */
+  filesJson(): string {
+    return this.store.listFilesJson();
   }
 
-  listUsers(): UserAddress[] {
-    return this.store.listUsers();
+  usersJson(): string {
+    return this.store.listUsersJson();
   }
 
   private run(ws: WebSocket, connection: Connection, request: TrackerRequest): TrackerReply {
@@ -119,7 +158,7 @@ export class Tracker extends DurableObject {
       store: this.store,
       connection,
       save: (next) => writeConnection(ws, next),
-      isLive: (conn) => this.liveConnections().has(conn),
+      isLive: (conn) => this.ctx.getWebSockets(connTag(conn)).some(isOpen),
     };
     try {
       const handler = commands[request.type] as (ctx: CommandContext, req: TrackerRequest) => unknown;
@@ -129,6 +168,18 @@ export class Tracker extends DurableObject {
       console.error(`tracker: ${request.type as RequestType} failed`, error);
       return { id: request.id, ok: false, error: { code: "internal", message: "the tracker failed; nothing was changed" } };
     }
+  }
+
+  /**
+   * Storage refused a batch the index had already answered for, so memory and
+   * storage disagree. Rather than guess which side is right, start over:
+   * forget everyone and close every socket; each peer reconnects and
+   * registers again from its own saved state.
+   */
+  private storageFailed(error: unknown): void {
+    console.error("tracker: storing a batch of writes failed; closing every socket so peers register again", error);
+    this.store.reset();
+    for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, CLOSE_STORAGE_FAILED, "the tracker lost a write; reconnect and register again");
   }
 
   /** Removes the socket's user and every file it offered. */
@@ -144,16 +195,7 @@ export class Tracker extends DurableObject {
     const live = new Map<string, string>();
     for (const ws of this.ctx.getWebSockets()) {
       const connection = readConnection(ws);
-      if (connection?.user && ws.readyState === WebSocket.OPEN) live.set(connection.conn, connection.user);
-    }
-    return live;
-  }
-
-  private liveConnections(): Set<string> {
-    const live = new Set<string>();
-    for (const ws of this.ctx.getWebSockets()) {
-      const connection = readConnection(ws);
-      if (connection && ws.readyState === WebSocket.OPEN) live.add(connection.conn);
+      if (connection?.user && isOpen(ws)) live.set(connection.conn, connection.user);
     }
     return live;
   }

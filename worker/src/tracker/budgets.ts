@@ -1,0 +1,40 @@
+/**
+ * The tracker's budgets: the documented limits from @p2p/shared. A
+ * deployment's variables may override some of them; the benchmarks do, to
+ * measure raw throughput with closed-loop clients that send far more than a
+ * peer ever would. Raising MAX_CATALOG_BYTES past the shared value breaks
+ * peers, whose reply bound follows it.
+ */
+import {
+  MAX_CATALOG_BYTES,
+  MAX_SOCKETS_PER_ADDRESS,
+  MAX_USER_PATH_BYTES,
+  SOCKET_TOKEN_BURST,
+  SOCKET_TOKENS_PER_SECOND,
+} from "@p2p/shared";
+
+export interface Budgets {
+  /** Each socket's token bucket: refill rate and size. */
+  tokensPerSecond: number;
+  tokenBurst: number;
+  socketsPerAddress: number;
+  userPathBytes: number;
+  catalogBytes: number;
+}
+
+const positive = (value: string | undefined): number | undefined => {
+  const number = Number(value);
+  return value !== undefined && Number.isFinite(number) && number > 0 ? number : undefined;
+};
+
+export function budgetsFrom(env: Cloudflare.Env): Budgets {
+  const tokensPerSecond = positive(env.SOCKET_TOKENS_PER_SECOND) ?? SOCKET_TOKENS_PER_SECOND;
+  return {
+    tokensPerSecond,
+    // The burst keeps its ratio to the rate.
+    tokenBurst: (tokensPerSecond * SOCKET_TOKEN_BURST) / SOCKET_TOKENS_PER_SECOND,
+    socketsPerAddress: positive(env.MAX_SOCKETS_PER_ADDRESS) ?? MAX_SOCKETS_PER_ADDRESS,
+    userPathBytes: MAX_USER_PATH_BYTES,
+    catalogBytes: positive(env.MAX_CATALOG_BYTES) ?? MAX_CATALOG_BYTES,
+  };
+}
