@@ -32,6 +32,10 @@ export class FileIndex {
     return this.#list.replace(files);
   }
 
+  get refreshedAt(): Date | null {
+    return this.#list.refreshedAt;
+  }
+
   find(user: string, path: string): FileListing | undefined {
     return this.#list.items.find((f) => f.user === user && f.path === path);
   }

@@ -3,6 +3,7 @@
  * over parts that are already started (start-peer.ts builds and stops them).
  */
 import type { FileListing } from "@p2p/shared";
+import { EXIT, PeerError } from "../errors.ts";
 import type {
   ControlEvent,
   ControlRequest,
@@ -102,6 +103,12 @@ export class Peer {
     const { userMap, fileIndex, refreshSeconds, announcer, log, maps } = this.#parts;
     // A user or file registered since the last refresh: ask once more before saying it is unknown.
     if (!userMap.find(request.user) || !fileIndex.find(request.user, request.path)) await maps.refreshNow();
+    if (userMap.find(request.user) && !fileIndex.find(request.user, request.path)) {
+      // Without the listed root there is nothing to prove the bytes against: say why, and what helps.
+      const when = fileIndex.refreshedAt ? `refreshed ${Math.round((Date.now() - fileIndex.refreshedAt.getTime()) / 1000)} s ago` : "not refreshed yet";
+      const tracker = this.#parts.tracker.connected ? "check the path with list-files" : "the tracker is unreachable, so it cannot be refreshed now; try again once it is back";
+      throw new PeerError("not-found", `${request.path} is not offered by ${request.user} in the local file index (${when}): ${tracker}`, EXIT.downloadFailed);
+    }
     const directory: SourceDirectory = {
       lookup: (user) => userMap.lookup(user, refreshSeconds),
       find: (user) => userMap.find(user),

@@ -116,20 +116,23 @@ describe("a home others can write", () => {
   });
 });
 
-describe("names that would drive a terminal", () => {
-  it("are printed escaped by list-files, on one line each, and exactly by --json", async () => {
+describe("names that would drive a terminal or fool the eye", () => {
+  it("with control characters cannot be registered, and bidirectional overrides are printed escaped, exactly by --json", async () => {
     const p = await peer("Painter");
-    const evil = await file("evil\nMallory : passwords.txt\u001b[2J\u001b]0;owned\u0007.txt", Buffer.from("x"));
-    const registered = await p.run("register", "Painter", "--", evil);
-    expect(registered.code, registered.stderr).toBe(0);
-    expect(registered.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    const forged = await file("evil\nMallory : passwords.txt\u001b[2J\u001b]0;owned\u0007.txt", Buffer.from("x"));
+    const refused = await p.run("register", "Painter", "--", forged);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("contains a control character (U+000A)");
+    expect(refused.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
 
+    // A right-to-left override shows "evil\u202egpj.exe" as "evilexe.jpg": shown as an escape instead.
+    const spoof = await file("evil\u202egpj.exe", Buffer.from("x"));
+    expect((await p.run("register", "Painter", "--", spoof)).code).toBe(0);
     const listed = await p.run("list-files");
-    const lines = listed.stdout.split("\n").filter((line) => line.startsWith("Painter : ") || line.startsWith("Mallory"));
-    expect(lines).toEqual([`Painter : ${join(dir, "files")}/evil\\nMallory : passwords.txt\\x1b[2J\\x1b]0;owned\\x07.txt`]);
-    expect(listed.stdout).not.toContain("\u001b");
+    expect(listed.stdout.split("\n")).toContain(`Painter : ${join(dir, "files")}/evil\\u202egpj.exe`);
+    expect(listed.stdout).not.toContain("\u202e");
     const json = JSON.parse((await p.run("list-files", "--json")).stdout) as { path: string }[];
-    expect(json.map((f) => f.path)).toContain(evil);
+    expect(json.map((f) => f.path)).toContain(spoof);
   });
 });
 
