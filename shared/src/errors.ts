@@ -38,6 +38,14 @@ export const ERROR_CODES = [
   "not-owner",
   /** The tracker failed; the request changed nothing. */
   "internal",
+  /** A `since` that is not a version the tracker writes. */
+  "invalid-version",
+  /** A `cursor` that is not one the tracker wrote for this listing. */
+  "invalid-cursor",
+  /** A `limit` that is not an integer from 1 to MAX_PAGE_LIMIT. */
+  "invalid-limit",
+  /** A path filter (`q`) that is empty, too long or holds a control character. */
+  "invalid-filter",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -8,3 +8,5 @@ export * from "./users-file.ts";
 export * from "./transfer.ts";
 export * from "./json.ts";
 export * from "./printable.ts";
+export * from "./paging.ts";
+export * from "./sync.ts";

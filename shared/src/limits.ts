@@ -24,6 +24,20 @@ export const MAX_USER_PATH_BYTES = 1024 * 1024;
  */
 export const MAX_CATALOG_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Paged listings: a page holds at most `limit` entries (DEFAULT_PAGE_LIMIT
+ * when a filter is given without one; at most MAX_PAGE_LIMIT) and stops
+ * before it passes MAX_PAGE_BYTES of JSON (it always holds one entry), so no
+ * page is anywhere near catalog-sized.
+ */
+export const DEFAULT_PAGE_LIMIT = 1000;
+export const MAX_PAGE_LIMIT = 10_000;
+export const MAX_PAGE_BYTES = 1024 * 1024;
+/** A path filter, in characters. */
+export const MAX_QUERY_LENGTH = 256;
+/** A cursor names a user and a path: base64url of at most 2 × MAX_PATH_BYTES of JSON and a name. */
+export const MAX_CURSOR_LENGTH = 12 * 1024;
+
 /** One peer → tracker message, in UTF-8 bytes. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 

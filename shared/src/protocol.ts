@@ -61,14 +61,48 @@ export interface UnregisterRequest {
   paths: string[];
 }
 
+/**
+ * The catalog's version: `<epoch>-<seq>`. The seq moves with every change to
+ * users or files; the epoch changes when the tracker restarts (or loses a
+ * write), so a version from before always gets a snapshot.
+ */
+export type Version = string;
+
+/**
+ * Without filters, `limit` or `cursor`, the whole listing as one reply. With
+ * any of them, one page (paging.ts): at most `limit` entries and
+ * MAX_PAGE_BYTES, with the cursor of the next page.
+ */
 export interface ListFilesRequest {
   id: RequestId;
   type: "list-files";
+  /** Only this user's files. */
+  user?: string;
+  /** Only paths that contain this text, ignoring case. */
+  q?: string;
+  /** Only files with this content root. */
+  root?: string;
+  limit?: number;
+  /** A page's `next`: the listing goes on after the last entry that page held. */
+  cursor?: string;
 }
 
 export interface ListUsersRequest {
   id: RequestId;
   type: "list-users";
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Users and files since a version: unchanged, the changes since, or (no
+ * `since`, one too old, or from another epoch) a snapshot. A socket that
+ * asks is sent a CHANGED notice whenever the version moves.
+ */
+export interface SyncRequest {
+  id: RequestId;
+  type: "sync";
+  since?: Version;
 }
 
 export type TrackerRequest =
@@ -76,7 +110,8 @@ export type TrackerRequest =
   | RegisterRequest
   | UnregisterRequest
   | ListFilesRequest
-  | ListUsersRequest;
+  | ListUsersRequest
+  | SyncRequest;
 
 export type RequestType = TrackerRequest["type"];
 
@@ -86,6 +121,7 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   "unregister",
   "list-files",
   "list-users",
+  "sync",
 ];
 
 export interface HelloResult {
@@ -113,13 +149,45 @@ export interface UnregisterResult {
   unknown: string[];
 }
 
+/** A page (a paged or filtered request) also has `next` (null on the last page) and `version`. */
 export interface ListFilesResult {
   files: FileListing[];
+  next?: string | null;
+  version?: Version;
 }
 
 export interface ListUsersResult {
   users: UserAddress[];
+  next?: string | null;
+  version?: Version;
 }
+
+/**
+ * What changed between two versions, folded: each user and file appears at
+ * most once. Applied in this order (sync.ts): goneUsers (each with every
+ * file it offered), goneFiles, users, files.
+ */
+export interface ChangeSet {
+  goneUsers: string[];
+  goneFiles: { user: string; path: string }[];
+  /** Users that are new or have a new address. */
+  users: UserAddress[];
+  /** Files that are new or have a new size or root. */
+  files: FileListing[];
+}
+
+/** The first page of each listing; the rest follow with list-users and list-files from these cursors. */
+export interface Snapshot {
+  users: UserAddress[];
+  usersNext: string | null;
+  files: FileListing[];
+  filesNext: string | null;
+}
+
+export type SyncResult =
+  | { version: Version; unchanged: true }
+  | { version: Version; changes: ChangeSet }
+  | { version: Version; snapshot: Snapshot };
 
 export interface ResultMap {
   hello: HelloResult;
@@ -127,6 +195,7 @@ export interface ResultMap {
   unregister: UnregisterResult;
   "list-files": ListFilesResult;
   "list-users": ListUsersResult;
+  sync: SyncResult;
 }
 
 export type RequestOf<T extends RequestType> = Extract<TrackerRequest, { type: T }>;
@@ -150,8 +219,15 @@ export interface ErrorReply {
 export type TrackerReply<R = unknown> = OkReply<R> | ErrorReply;
 
 /**
- * Keep-alive frames. The tracker answers PING with PONG through the
- * runtime's auto-response, so an idle peer never wakes the tracker.
+ * Keep-alive frames. A ping may carry the version its peer knows: the
+ * tracker keeps the runtime's auto-response armed with the current version
+ * (`pingFor(v)` → `pongFor(v)`), so an up-to-date peer's ping never wakes the
+ * tracker, and any other ping is answered by the tracker with a pong that
+ * carries the current version (a plain PING gets a plain PONG).
  */
 export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
+export const pingFor = (version: Version): string => JSON.stringify({ type: "ping", v: version });
+export const pongFor = (version: Version): string => JSON.stringify({ type: "pong", v: version });
+/** Sent, coalesced, to every socket that asked for `sync` once the version moves. */
+export const changedNotice = (version: Version): string => JSON.stringify({ type: "changed", v: version });

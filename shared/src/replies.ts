@@ -2,7 +2,19 @@
 import { isErrorCode } from "./errors.ts";
 import { parseJsonObject } from "./json.ts";
 import { MAX_REPLY_BYTES } from "./limits.ts";
-import { PROTOCOL_VERSION, type RequestId, type RequestType, type ResultMap, type TrackerReply } from "./protocol.ts";
+import { MAX_CURSOR_LENGTH } from "./limits.ts";
+import {
+  PROTOCOL_VERSION,
+  type ChangeSet,
+  type FileListing,
+  type RequestId,
+  type RequestType,
+  type ResultMap,
+  type SyncResult,
+  type TrackerReply,
+  type UserAddress,
+} from "./protocol.ts";
+import { checkVersion } from "./sync.ts";
 import {
   ProtocolFailure,
   checkFileEntry,
@@ -16,6 +28,7 @@ import {
   expectString,
   isObject,
   readRequestId,
+  type JsonObject,
 } from "./validate.ts";
 
 /** Reads the envelope; the result is checked once the request type is known. */
@@ -60,23 +73,68 @@ const readers: { [T in RequestType]: ResultReader<T> } = {
   },
   "list-files": (value) => {
     const obj = expectObject(value, "a list-files result");
-    return {
-      files: expectArray(obj, "files").map((entry) => {
-        const user = checkUserName(expectObject(entry, "a file listing").user);
-        return { user, ...checkFileEntry(entry) };
-      }),
-    };
+    return { files: expectArray(obj, "files").map(readListing), ...readPaging(obj) };
   },
   "list-users": (value) => {
     const obj = expectObject(value, "a list-users result");
-    return {
-      users: expectArray(obj, "users").map((entry) => {
-        const e = expectObject(entry, "a user");
-        return { user: checkUserName(e.user), host: checkHost(expectString(e, "host")), port: checkPort(e.port) };
-      }),
-    };
+    return { users: expectArray(obj, "users").map(readUser), ...readPaging(obj) };
   },
+  sync: (value) => readSync(expectObject(value, "a sync result")),
 };
+
+function readListing(entry: unknown): FileListing {
+  const user = checkUserName(expectObject(entry, "a file listing").user);
+  return { user, ...checkFileEntry(entry) };
+}
+
+function readUser(entry: unknown): UserAddress {
+  const e = expectObject(entry, "a user");
+  return { user: checkUserName(e.user), host: checkHost(expectString(e, "host")), port: checkPort(e.port) };
+}
+
+/** A cursor is the tracker's to read; here it is only kept within bounds. */
+function readCursor(value: unknown, key: string): string | null {
+  if (value === null) return null;
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_CURSOR_LENGTH) throw new ProtocolFailure("bad-message", `"${key}" must be a cursor or null`);
+  return value;
+}
+
+/** A page's `next` and `version`, when the listing was paged. */
+function readPaging(obj: JsonObject): { next?: string | null; version?: string } {
+  return {
+    ...(obj.next === undefined ? {} : { next: readCursor(obj.next, "next") }),
+    ...(obj.version === undefined ? {} : { version: checkVersion(obj.version) }),
+  };
+}
+
+function readChanges(value: unknown): ChangeSet {
+  const obj = expectObject(value, "a change set");
+  return {
+    goneUsers: expectArray(obj, "goneUsers").map(checkUserName),
+    goneFiles: expectArray(obj, "goneFiles").map((entry) => {
+      const e = expectObject(entry, "a removed file");
+      return { user: checkUserName(e.user), path: checkPath(e.path) };
+    }),
+    users: expectArray(obj, "users").map(readUser),
+    files: expectArray(obj, "files").map(readListing),
+  };
+}
+
+function readSync(obj: JsonObject): SyncResult {
+  const version = checkVersion(obj.version);
+  if (obj.unchanged === true) return { version, unchanged: true };
+  if (obj.changes !== undefined) return { version, changes: readChanges(obj.changes) };
+  const snapshot = expectObject(obj.snapshot, "a sync result's snapshot");
+  return {
+    version,
+    snapshot: {
+      users: expectArray(snapshot, "users").map(readUser),
+      usersNext: readCursor(snapshot.usersNext, "usersNext"),
+      files: expectArray(snapshot, "files").map(readListing),
+      filesNext: readCursor(snapshot.filesNext, "filesNext"),
+    },
+  };
+}
 
 export function readResult<T extends RequestType>(type: T, value: unknown): ResultMap[T] {
   return readers[type](value);

@@ -3,7 +3,10 @@ import { MAX_MESSAGE_BYTES } from "./limits.ts";
 import type { RequestId, TrackerRequest } from "./protocol.ts";
 import { PROTOCOL_VERSION, REQUEST_TYPES } from "./protocol.ts";
 import type { ProtocolError } from "./errors.ts";
+import { checkLimit, checkQuery, readFileCursor, readUserCursor } from "./paging.ts";
+import { checkVersion } from "./sync.ts";
 import {
+  checkDigest,
   ProtocolFailure,
   checkFileCount,
   checkFileEntry,
@@ -91,9 +94,25 @@ function readBody(id: RequestId, type: TrackerRequest["type"], body: Record<stri
       return { id, type, user, paths: paths.map(checkPath) };
     }
     case "list-files":
+      return {
+        id,
+        type,
+        ...optional(body, "user", checkUserName),
+        ...optional(body, "q", checkQuery),
+        ...optional(body, "root", checkDigest),
+        ...optional(body, "limit", checkLimit),
+        ...optional(body, "cursor", (value) => (readFileCursor(value), value as string)),
+      };
     case "list-users":
-      return { id, type };
+      return { id, type, ...optional(body, "limit", checkLimit), ...optional(body, "cursor", (value) => (readUserCursor(value), value as string)) };
+    case "sync":
+      return { id, type, ...optional(body, "since", checkVersion) };
   }
+}
+
+/** `{[key]: check(value)}` when the field is there, `{}` when it is not. */
+function optional<K extends string, T>(body: Record<string, unknown>, key: K, check: (value: unknown) => T): { [P in K]?: T } {
+  return body[key] === undefined ? {} : ({ [key]: check(body[key]) } as { [P in K]?: T });
 }
 
 function tooLarge(size: number): string {
