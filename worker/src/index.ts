@@ -1,6 +1,8 @@
 /** The tracker's HTTP front: routes peers' sockets and the read-only API to the one Tracker object. */
+import { ProtocolFailure } from "@p2p/shared";
 import { Hono, type MiddlewareHandler } from "hono";
 import { refusal } from "./access.ts";
+import { readFilesQuery, readUsersQuery } from "./http-query.ts";
 import { PEER_HOST_HEADER, Tracker } from "./tracker/tracker.ts";
 
 export { Tracker };
@@ -39,14 +41,24 @@ app.get("/ws", async (c) => {
   return trackerOf(c.env).fetch(new Request(c.req.raw, { headers }));
 });
 
-// The object keeps each listing's JSON until it changes; it is passed on as it is.
-app.get("/api/files", async (c) => c.body(await trackerOf(c.env).filesJson(), 200, { "Content-Type": "application/json" }));
+// The object keeps each listing's JSON until it changes, and cuts pages from it; either is passed on as it is.
+// A query is checked here, so a bad one never reaches the object.
+app.get("/api/files", async (c) => {
+  const query = readFilesQuery(new URL(c.req.url).searchParams);
+  const tracker = trackerOf(c.env);
+  return c.body(query === null ? await tracker.filesJson() : await tracker.filesPage(query), 200, { "Content-Type": "application/json" });
+});
 
-app.get("/api/users", async (c) => c.body(await trackerOf(c.env).usersJson(), 200, { "Content-Type": "application/json" }));
+app.get("/api/users", async (c) => {
+  const query = readUsersQuery(new URL(c.req.url).searchParams);
+  const tracker = trackerOf(c.env);
+  return c.body(query === null ? await tracker.usersJson() : await tracker.usersPage(query), 200, { "Content-Type": "application/json" });
+});
 
 app.notFound((c) => c.json(errorBody("not-found", `no such route: ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 
 app.onError((error, c) => {
+  if (error instanceof ProtocolFailure) return c.json(errorBody(error.code, error.message), 400);
   console.error("worker error", error);
   return c.json(errorBody("internal", "the tracker failed"), 500);
 });

@@ -6,7 +6,7 @@
  * (rate-limit.test.ts) would cut it off.
  */
 import fc from "fast-check";
-import { BAD_MESSAGE_TOKENS, ERROR_CODES, SOCKET_TOKEN_BURST } from "@p2p/shared";
+import { BAD_MESSAGE_TOKENS, ERROR_CODES, REQUEST_TYPES, SOCKET_TOKEN_BURST } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { TrackerSocket, file } from "./tracker-socket.ts";
 
@@ -27,7 +27,7 @@ const hostile = fc.oneof(
     }
   }),
   fc.jsonValue().filter((v) => typeof v !== "object" || v === null || Array.isArray(v)).map((v) => JSON.stringify(v)),
-  fc.record({ id: fc.nat(), type: fc.string().filter((t) => !["hello", "register", "unregister", "list-files", "list-users"].includes(t)) }).map((m) => JSON.stringify(m)),
+  fc.record({ id: fc.nat(), type: fc.string().filter((t) => !(REQUEST_TYPES as readonly string[]).includes(t)) }).map((m) => JSON.stringify(m)),
   fc.record({ id: fc.nat(), type: fc.constant("register"), user: fc.string().filter((u) => !/^[A-Za-z0-9._-]{1,64}$/.test(u)), files: fc.constant([]) }).map((m) => JSON.stringify(m)),
   fc.record({ id: fc.nat(), type: fc.constant("unregister"), user: fc.constant("someone-else"), paths: fc.array(fc.string(), { maxLength: 3 }) }).map((m) => JSON.stringify(m)),
   fc.record({ id: fc.nat(), type: fc.constant("hello"), protocol: fc.constant(2), port: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 65536 }), fc.double(), fc.string()) }).map((m) => JSON.stringify(m)),

@@ -5,10 +5,15 @@ import { PROTOCOL_VERSION, type FileEntry, type RequestBody, type RequestType, t
 export class TrackerSocket {
   private readonly inbox: string[] = [];
   private readonly waiting: ((text: string) => void)[] = [];
+  /** CHANGED notices, kept apart so that they never pass for a reply. */
+  readonly notices: string[] = [];
+  private readonly noticeWaiters: ((version: string) => void)[] = [];
   private nextId = 1;
   closed = false;
   /** The code the socket was closed with, once it is. */
   closeCode: number | null = null;
+  /** The tracker's connection id for this socket, where a test has looked it up. */
+  conn: string | null = null;
 
   readonly ws: WebSocket;
 
@@ -16,6 +21,12 @@ export class TrackerSocket {
     this.ws = ws;
     ws.addEventListener("message", (event) => {
       const text = typeof event.data === "string" ? event.data : "<binary>";
+      if (text.startsWith('{"type":"changed"')) {
+        const version = (JSON.parse(text) as { v: string }).v;
+        this.notices.push(version);
+        for (const wake of this.noticeWaiters.splice(0)) wake(version);
+        return;
+      }
       const waiter = this.waiting.shift();
       if (waiter) waiter(text);
       else this.inbox.push(text);
@@ -62,6 +73,21 @@ export class TrackerSocket {
       }, ms);
       this.waiting.push(waiter);
     });
+  }
+
+  /** Waits until a notice of `version` has come (deadline: 10 s). */
+  async noticeOf(version: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!this.notices.includes(version)) {
+      if (Date.now() > deadline) throw new Error(`no notice of ${version}; got ${this.notices.join(", ") || "none"}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.noticeWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   async raw(message: string | ArrayBuffer): Promise<TrackerReply> {

@@ -7,10 +7,13 @@ import {
   type RequestOf,
   type RequestType,
   type ResultMap,
+  type Version,
 } from "@p2p/shared";
 import type { Connection } from "./connection.ts";
+import { filesPage, filesPageJson, isPaged, usersPage, usersPageJson } from "./paging.ts";
 import { Serialized } from "./serialized.ts";
 import type { TrackerStore } from "./store.ts";
+import type { SyncAnswers } from "./sync-answers.ts";
 
 export interface CommandContext {
   store: TrackerStore;
@@ -19,6 +22,11 @@ export interface CommandContext {
   save(connection: Connection): void;
   /** Whether the connection with this id still has an open socket. */
   isLive(conn: string): boolean;
+  /** The catalog's current version. */
+  version(): Version;
+  sync: SyncAnswers;
+  /** From now on, this socket is told when the version moves. */
+  watch(): void;
 }
 
 type Handler<T extends RequestType> = (ctx: CommandContext, request: RequestOf<T>) => ResultMap[T] | Serialized;
@@ -63,9 +71,20 @@ export const commands: { [T in RequestType]: Handler<T> } = {
     return { user, ...store.unregister(user, [...new Set(paths)]) };
   },
 
-  "list-files": (ctx) => new Serialized(`{"files":${ctx.store.listFilesJson()}}`),
+  "list-files": (ctx, request) =>
+    new Serialized(isPaged(request) ? filesPageJson(filesPage(ctx.store, request), ctx.version()) : `{"files":${ctx.store.listFilesJson()}}`),
 
-  "list-users": (ctx) => new Serialized(`{"users":${ctx.store.listUsersJson()}}`),
+  "list-users": (ctx, request) =>
+    new Serialized(
+      request.limit !== undefined || request.cursor !== undefined
+        ? usersPageJson(usersPage(ctx.store, request), ctx.version())
+        : `{"users":${ctx.store.listUsersJson()}}`,
+    ),
+
+  sync(ctx, { since }) {
+    ctx.watch();
+    return new Serialized(ctx.sync.answer(since));
+  },
 };
 
 /** The last entry for a path wins, as if the entries were sent one by one. */

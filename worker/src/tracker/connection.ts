@@ -15,6 +15,10 @@ export interface Connection {
   user: string | null;
   /** When the socket was accepted (ms since the epoch): a heartbeat is not due before. */
   since: number;
+  /** The last ping the object answered itself (one the auto-response did not match). */
+  pinged?: number;
+  /** Asked for `sync`, so it is told when the version moves. */
+  watching?: boolean;
 }
 
 export function readConnection(ws: WebSocket): Connection | null {

@@ -17,7 +17,9 @@
  */
 import { ProtocolFailure, type FileEntry } from "@p2p/shared";
 import type { Budgets } from "./budgets.ts";
+import type { Change } from "./change-log.ts";
 import { LISTING_ENVELOPE_BYTES, entrySize } from "./listing-size.ts";
+import { UserFiles } from "./user-files.ts";
 
 export interface UpsertCounts {
   added: number;
@@ -33,11 +35,6 @@ interface UserRow {
   pathBytes: number;
   /** What this user's files add to the listing. */
   listingBytes: number;
-}
-
-interface FileRow {
-  size: number;
-  root: string;
 }
 
 /**
@@ -71,6 +68,8 @@ export interface StoreOptions {
   budgets: Pick<Budgets, "userPathBytes" | "catalogBytes">;
   /** Called when storage refuses a batch the index already holds. */
   onWriteFailure: (error: unknown) => void;
+  /** Told of every change to users and files (the change log); what it returns is stored in the same batch. */
+  onChange?: (change: Change | "reset") => () => void;
 }
 
 export class TrackerStore {
@@ -78,8 +77,11 @@ export class TrackerStore {
   private readonly transaction: <T>(fn: () => T) => T;
   private readonly budgets: StoreOptions["budgets"];
   private readonly onWriteFailure: (error: unknown) => void;
+  private readonly onChange: NonNullable<StoreOptions["onChange"]> | undefined;
   private readonly users = new Map<string, UserRow>();
-  private readonly files = new Map<string, Map<string, FileRow>>();
+  private readonly files = new Map<string, UserFiles>();
+  /** User names in order, kept until one comes or goes. */
+  private sortedUsers: string[] | null = null;
   /** What every user's files add to the listing, together. */
   private catalogBytes = 0;
   /** The listings' JSON, kept until something changes. */
@@ -93,13 +95,14 @@ export class TrackerStore {
     this.transaction = options.transaction;
     this.budgets = options.budgets;
     this.onWriteFailure = options.onWriteFailure;
+    this.onChange = options.onChange;
     // Files stored before content roots (a sha256 column) belong to peers of the old protocol, gone since the restart.
     const columns = [...this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('files')")].map((c) => c.name);
     if (columns.length > 0 && !columns.includes("root")) this.sql.exec("DROP TABLE files");
     this.sql.exec(SCHEMA);
     for (const row of this.sql.exec<{ user: string; conn: string; host: string; port: number }>("SELECT user, conn, host, port FROM users")) {
       this.users.set(row.user, { conn: row.conn, host: row.host, port: row.port, pathBytes: 0, listingBytes: 0 });
-      this.files.set(row.user, new Map());
+      this.files.set(row.user, new UserFiles(row.user));
     }
     for (const row of this.sql.exec<{ user: string; path: string; size: number; root: string }>("SELECT user, path, size, root FROM files")) {
       const index = this.files.get(row.user);
@@ -126,6 +129,8 @@ export class TrackerStore {
     let updated = 0;
     let addedPathBytes = 0;
     let addedListingBytes = 0;
+    /** What the change log is told: files offered again exactly as they were change nothing. */
+    const changedFiles: FileEntry[] = [];
     for (const file of files) {
       const old = mine?.get(file.path);
       if (!old) {
@@ -133,7 +138,11 @@ export class TrackerStore {
         const size = entrySize(user, file.path);
         addedPathBytes += size.pathBytes;
         addedListingBytes += size.listingBytes;
-      } else if (old.size !== file.size || old.root !== file.root) updated++;
+        changedFiles.push(file);
+      } else if (old.size !== file.size || old.root !== file.root) {
+        updated++;
+        changedFiles.push(file);
+      }
     }
     const current = mine?.size ?? 0;
     if (current + added > maxFiles) {
@@ -158,9 +167,10 @@ export class TrackerStore {
     if (holder !== conn) {
       if (holder !== undefined) this.dropUser(user);
       this.users.set(user, { conn, host, port, pathBytes: 0, listingBytes: 0 });
-      this.files.set(user, new Map());
+      this.files.set(user, new UserFiles(user));
       this.usersChanged();
       this.write(() => this.sql.exec("INSERT INTO users (user, conn, host, port) VALUES (?, ?, ?, ?)", user, conn, host, port));
+      this.changed({ kind: "user", user, host, port });
     }
     if (files.length > 0) {
       const index = this.files.get(user)!;
@@ -179,6 +189,7 @@ export class TrackerStore {
           batch,
         ),
       );
+      if (changedFiles.length > 0) this.changed({ kind: "files", user, files: changedFiles });
     }
     return { added, updated, total: current + added };
   }
@@ -192,6 +203,7 @@ export class TrackerStore {
       this.filesChanged();
       const batch = JSON.stringify(removed);
       this.write(() => this.sql.exec("DELETE FROM files WHERE user = ? AND path IN (SELECT value FROM json_each(?))", user, batch));
+      this.changed({ kind: "files-gone", user, paths: removed });
     }
     const gone = new Set(removed);
     return { removed, unknown: paths.filter((path) => !gone.has(path)) };
@@ -199,11 +211,12 @@ export class TrackerStore {
 
   setAddress(user: string, host: string, port: number): void {
     const row = this.users.get(user);
-    if (!row) return;
+    if (!row || (row.host === host && row.port === port)) return;
     row.host = host;
     row.port = port;
     this.usersChanged();
     this.write(() => this.sql.exec("UPDATE users SET host = ?, port = ? WHERE user = ?", host, port, user));
+    this.changed({ kind: "user", user, host, port });
   }
 
   dropUser(user: string): void {
@@ -218,6 +231,7 @@ export class TrackerStore {
       this.sql.exec("DELETE FROM files WHERE user = ?", user);
       this.sql.exec("DELETE FROM users WHERE user = ?", user);
     });
+    this.changed({ kind: "user-gone", user });
   }
 
   /** Forgets every user whose connection is not in `live`, with all their files, and stores that at once. */
@@ -240,27 +254,45 @@ export class TrackerStore {
     this.catalogBytes = 0;
     this.usersChanged();
     this.filesChanged();
+    const newEpoch = this.onChange?.("reset");
     try {
       this.transaction(() => {
         this.sql.exec(SCHEMA);
         this.sql.exec("DELETE FROM files");
         this.sql.exec("DELETE FROM users");
+        newEpoch?.();
       });
     } catch (error) {
       console.error("tracker: storage could not be cleared after a failed write; the next start drops what is left", error);
     }
   }
 
-  /** The listing as a JSON array, `[{user, path, size, root}, …]` sorted by user, then path. */
+  /**
+   * The listing as a JSON array, `[{user, path, size, root}, …]` sorted by
+   * user, then path: each user's stretch is kept until that user's files
+   * change, so this only joins them.
+   */
   listFilesJson(): string {
-    this.filesJson ??= JSON.stringify(
-      [...this.files.keys()].sort(byKey).flatMap((user) =>
-        [...this.files.get(user)!]
-          .sort(([a], [b]) => byKey(a, b))
-          .map(([path, { size, root }]) => ({ user, path, size, root })),
-      ),
-    );
+    this.filesJson ??= `[${this.userNames()
+      .map((user) => this.files.get(user)!.chunk())
+      .filter((chunk) => chunk.length > 0)
+      .join(",")}]`;
     return this.filesJson;
+  }
+
+  /** Every user's name, in listing order. */
+  userNames(): readonly string[] {
+    this.sortedUsers ??= [...this.users.keys()].sort(byKey);
+    return this.sortedUsers;
+  }
+
+  userAddress(user: string): { host: string; port: number } | undefined {
+    return this.users.get(user);
+  }
+
+  /** One user's files, in listing order on demand (user-files.ts). */
+  filesOf(user: string): UserFiles | undefined {
+    return this.files.get(user);
   }
 
   /** Every user as a JSON array, `[{user, host, port}, …]` sorted by user. Asked for far more often than users come and go. */
@@ -297,6 +329,7 @@ export class TrackerStore {
 
   private usersChanged(): void {
     this.usersJson = null;
+    this.sortedUsers = null;
   }
 
   private filesChanged(): void {
@@ -310,6 +343,10 @@ export class TrackerStore {
     } catch (error) {
       this.onWriteFailure(error);
     }
+  }
+
+  private changed(change: Change): void {
+    if (this.onChange) this.write(this.onChange(change));
   }
 
   private write(op: () => void): void {

@@ -13,17 +13,22 @@ import {
   PONG,
   ProtocolFailure,
   parseRequest,
+  pongFor,
   type ErrorReply,
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
 } from "@p2p/shared";
 import { budgetsFrom, type Budgets } from "./budgets.ts";
+import { ChangeLog, LOG_BOUNDS, type Change } from "./change-log.ts";
 import { commands, type CommandContext } from "./commands.ts";
 import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
 import { MessageBudget } from "./message-budget.ts";
+import { Notices } from "./notices.ts";
+import { filesPage, filesPageJson, usersPage, usersPageJson, type FilesQuery, type UsersQuery } from "./paging.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
+import { SyncAnswers } from "./sync-answers.ts";
 
 /** The worker passes the peer's address to the object in this header. */
 export const PEER_HOST_HEADER = "X-P2P-Peer-Host";
@@ -37,6 +42,9 @@ const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 export class Tracker extends DurableObject {
   private readonly budgets: Budgets;
   private readonly store: TrackerStore;
+  private readonly log: ChangeLog;
+  private readonly notices: Notices;
+  private readonly sync: SyncAnswers;
   private readonly messageBudget: MessageBudget;
   /** The one reply a socket gets when its budget runs dry; the message it answers was never read. */
   private readonly rateLimited: string;
@@ -53,13 +61,18 @@ export class Tracker extends DurableObject {
         message: `this connection sent more than its budget (${this.budgets.tokensPerSecond} messages a second, bursts of ${this.budgets.tokenBurst}; large and malformed messages count more); messages are dropped until it slows down, and it is closed if it goes on`,
       },
     } satisfies ErrorReply);
+    // No socket survives a restart; waking from hibernation keeps them (change-log.ts).
+    this.log = new ChangeLog(ctx.storage.sql, LOG_BOUNDS, ctx.getWebSockets().length === 0);
+    this.notices = new Notices(ctx, (ws) => readConnection(ws)?.watching === true, () => this.log.version);
     this.store = new TrackerStore({
       sql: ctx.storage.sql,
       transaction: (fn) => ctx.storage.transactionSync(fn),
       budgets: this.budgets,
       onWriteFailure: (error) => this.storageFailed(error),
+      onChange: (change) => this.changed(change),
     });
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    this.sync = new SyncAnswers(this.store, this.log);
+    this.notices.arm();
     // On every start, fresh or after eviction: users without a live socket are ghosts.
     this.store.dropUsersExcept(this.liveUsers());
   }
@@ -90,7 +103,7 @@ export class Tracker extends DurableObject {
     for (const ws of sockets) {
       const connection = readConnection(ws);
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-      if (!connection || now - Math.max(pinged, connection.since) <= timeout) continue;
+      if (!connection || now - Math.max(pinged, connection.pinged ?? 0, connection.since) <= timeout) continue;
       this.forget(ws);
       closeQuietly(ws, CLOSE_NO_HEARTBEAT, "no heartbeat");
     }
@@ -125,6 +138,7 @@ export class Tracker extends DurableObject {
     if (!isOpen(ws)) return;
     const connection = readConnection(ws);
     if (!connection) return;
+    if (typeof message === "string" && this.answeredPing(ws, connection, message)) return;
     const parsed = parseRequest(message);
     if (!parsed.ok) this.messageBudget.chargeUnreadable(ws);
     const reply = parsed.ok ? this.run(ws, connection, parsed.request) : { id: parsed.id, ok: false as const, error: parsed.error };
@@ -153,12 +167,55 @@ export class Tracker extends DurableObject {
     return this.store.listUsersJson();
   }
 
+  /** For the HTTP API with a query: one page, as a paged list-files or list-users answers (paging.ts). */
+  filesPage(query: FilesQuery): string {
+    return filesPageJson(filesPage(this.store, query), this.log.version);
+  }
+
+  usersPage(query: UsersQuery): string {
+    return usersPageJson(usersPage(this.store, query), this.log.version);
+  }
+
+  /**
+   * A ping the auto-response did not match (it carries another version, or
+   * none): answered here with the current version (a plain PING with a plain
+   * PONG), and counted as a heartbeat, which the sweep cannot read from the
+   * runtime for pings it did not answer.
+   */
+  private answeredPing(ws: WebSocket, connection: Connection, message: string): boolean {
+    if (message.length > 128 || !message.startsWith('{"type":"ping"')) return false;
+    let ping: unknown;
+    try {
+      ping = JSON.parse(message);
+    } catch {
+      return false;
+    }
+    const { type, v } = ping as { type?: unknown; v?: unknown };
+    if (type !== "ping" || (v !== undefined && typeof v !== "string")) return false;
+    ws.send(message === PING ? PONG : pongFor(this.log.version));
+    writeConnection(ws, { ...connection, pinged: Date.now() });
+    return true;
+  }
+
+  /** The store changed: move the version (or start a new epoch) and tell the peers. Returns what to store with the change. */
+  private changed(change: Change | "reset"): () => void {
+    const store = change === "reset" ? this.log.reset() : this.log.record(change);
+    this.notices.moved();
+    return store;
+  }
+
   private run(ws: WebSocket, connection: Connection, request: TrackerRequest): TrackerReply {
     const context: CommandContext = {
       store: this.store,
       connection,
       save: (next) => writeConnection(ws, next),
       isLive: (conn) => this.ctx.getWebSockets(connTag(conn)).some(isOpen),
+      version: () => this.log.version,
+      sync: this.sync,
+      watch: () => {
+        if (!connection.watching) writeConnection(ws, { ...connection, watching: true });
+        this.notices.watch(ws);
+      },
     };
     try {
       const handler = commands[request.type] as (ctx: CommandContext, req: TrackerRequest) => unknown;

@@ -1,0 +1,58 @@
+/**
+ * Answers `sync`: unchanged, the changes since the asked-for version, or a
+ * snapshot (the first page of each listing). After a notice every watching
+ * peer asks at about the same moment, mostly from the same version, so each
+ * answer is kept until the version moves and then served as it is.
+ */
+import { MAX_PAGE_LIMIT, parseVersion, type Version } from "@p2p/shared";
+import type { ChangeLog } from "./change-log.ts";
+import { foldChanges } from "./delta.ts";
+import { PAGE_ENTRY_BYTES, filesPage, usersPage } from "./paging.ts";
+import type { TrackerStore } from "./store.ts";
+
+/** Distinct answers kept for one version; peers are rarely more than a few versions apart. */
+const MAX_CACHED = 64;
+
+export class SyncAnswers {
+  readonly #store: TrackerStore;
+  readonly #log: ChangeLog;
+  #cachedFor: Version | null = null;
+  readonly #cache = new Map<string, string>();
+
+  constructor(store: TrackerStore, log: ChangeLog) {
+    this.#store = store;
+    this.#log = log;
+  }
+
+  /** The result's JSON. `since` was checked to be a well-formed version. */
+  answer(since: Version | undefined): string {
+    const version = this.#log.version;
+    const versionJson = JSON.stringify(version);
+    if (since === version) return `{"version":${versionJson},"unchanged":true}`;
+    if (this.#cachedFor !== version || this.#cache.size >= MAX_CACHED) {
+      this.#cache.clear();
+      this.#cachedFor = version;
+    }
+    const changes = since === undefined ? null : this.#changesSince(since);
+    const key = changes === null ? "snapshot" : since!;
+    let json = this.#cache.get(key);
+    if (json === undefined) {
+      json = changes === null ? this.#snapshot(versionJson) : `{"version":${versionJson},"changes":${JSON.stringify(foldChanges(changes))}}`;
+      this.#cache.set(key, json);
+    }
+    return json;
+  }
+
+  /** Null when the log cannot bring `since` up to date: another epoch, too old, or ahead. */
+  #changesSince(since: Version) {
+    const { epoch, seq } = parseVersion(since);
+    return epoch === this.#log.epoch ? this.#log.since(seq) : null;
+  }
+
+  #snapshot(versionJson: string): string {
+    // Two pages in one reply, each with half the room of one.
+    const users = usersPage(this.#store, { limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2);
+    const files = filesPage(this.#store, { limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2);
+    return `{"version":${versionJson},"snapshot":{"users":${users.json},"usersNext":${JSON.stringify(users.next)},"files":${files.json},"filesNext":${JSON.stringify(files.next)}}}`;
+  }
+}

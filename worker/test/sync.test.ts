@@ -1,0 +1,277 @@
+import { env, exports } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { Catalog, PING, PONG, parseVersion, pingFor, pongFor, type SyncResult } from "@p2p/shared";
+import { describe, expect, it } from "vitest";
+import { TrackerSocket, file } from "./tracker-socket.ts";
+
+const trackerStub = () => env.TRACKER.get(env.TRACKER.idFromName("tracker"));
+const sync = (socket: TrackerSocket, since?: string): Promise<SyncResult> => socket.ok("sync", since === undefined ? {} : { since });
+const versionOf = async (socket: TrackerSocket): Promise<string> => (await sync(socket)).version;
+
+/** A copy of the catalog as a peer keeps it: the snapshot's pages, then change sets. */
+async function copyOf(socket: TrackerSocket): Promise<{ catalog: Catalog; version: string }> {
+  const first = await sync(socket);
+  if (!("snapshot" in first)) throw new Error("expected a snapshot");
+  const catalog = new Catalog();
+  catalog.addUsers(first.snapshot.users);
+  catalog.addFiles(first.snapshot.files);
+  for (let next = first.snapshot.usersNext; next !== null; ) {
+    const page = await socket.ok("list-users", { cursor: next });
+    catalog.addUsers(page.users);
+    next = page.next;
+  }
+  for (let next = first.snapshot.filesNext; next !== null; ) {
+    const page = await socket.ok("list-files", { cursor: next });
+    catalog.addFiles(page.files);
+    next = page.next;
+  }
+  return { catalog, version: first.version };
+}
+
+/** Registers 1,000 files with long paths under `user`: about 600 KB of changes. */
+async function registerBulk(socket: TrackerSocket, user: string): Promise<void> {
+  const files = Array.from({ length: 1000 }, (_, i) => file(`/${user}/${"d".repeat(480)}/${i}`));
+  await socket.ok("register", { user, files });
+}
+
+describe("versions", () => {
+  it("move with every change; since the current one is unchanged, since an older one the changes that bring a copy up to date", async () => {
+    const watcher = await TrackerSocket.hello();
+    const copy = await copyOf(watcher);
+    expect(await sync(watcher, copy.version)).toEqual({ version: copy.version, unchanged: true });
+
+    const peer = await TrackerSocket.hello(4321);
+    await peer.ok("register", { user: "ver-a", files: [file("/a1"), file("/a2")] });
+    const afterRegister = await sync(watcher, copy.version);
+    expect(afterRegister).toMatchObject({
+      changes: {
+        goneUsers: [],
+        users: [{ user: "ver-a", host: "127.0.0.1", port: 4321 }],
+        files: [
+          { user: "ver-a", path: "/a1" },
+          { user: "ver-a", path: "/a2" },
+        ],
+      },
+    });
+    expect(afterRegister.version).not.toBe(copy.version);
+
+    await peer.ok("unregister", { user: "ver-a", paths: ["/a1"] });
+    await peer.ok("hello", { port: 4322, protocol: 2 });
+    const later = await sync(watcher, afterRegister.version);
+    expect(later).toMatchObject({ changes: { goneFiles: [{ user: "ver-a", path: "/a1" }], users: [{ user: "ver-a", port: 4322 }] } });
+
+    // Since the first version, one change set carries it all, folded.
+    const all = await sync(watcher, copy.version);
+    if (!("changes" in all)) throw new Error("expected changes");
+    copy.catalog.apply(all.changes);
+    expect(copy.catalog.fileList()).toEqual((await watcher.ok("list-files", {})).files);
+    expect(copy.catalog.userList()).toEqual((await watcher.ok("list-users", {})).users);
+    await peer.close();
+    await watcher.close();
+  });
+
+  it("does not move when a peer offers its files again exactly as they were", async () => {
+    const peer = await TrackerSocket.hello();
+    await peer.ok("register", { user: "ver-same", files: [file("/s", 1, "a")] });
+    const before = await versionOf(peer);
+    await peer.ok("register", { user: "ver-same", files: [file("/s", 1, "a")] });
+    expect(await sync(peer, before)).toEqual({ version: before, unchanged: true });
+    await peer.close();
+  });
+
+  it("survive an eviction with sockets open: the change log is read back from storage", async () => {
+    const watcher = await TrackerSocket.hello();
+    const peer = await TrackerSocket.hello();
+    const before = await versionOf(watcher);
+    await peer.ok("register", { user: "ver-evict", files: [file("/e1")] });
+    const registered = await versionOf(watcher);
+
+    await evictDurableObject(trackerStub());
+
+    expect(await sync(watcher, registered)).toEqual({ version: registered, unchanged: true });
+    expect(await sync(watcher, before)).toMatchObject({ version: registered, changes: { files: [{ user: "ver-evict", path: "/e1" }] } });
+    await peer.ok("register", { user: "ver-evict", files: [file("/e2")] });
+    const after = await sync(watcher, registered);
+    expect(after).toMatchObject({ changes: { files: [{ user: "ver-evict", path: "/e2" }] } });
+    expect(parseVersion(after.version).epoch).toBe(parseVersion(registered).epoch);
+    await peer.close();
+    await watcher.close();
+  });
+
+  it("start a new epoch after a restart, so a version from before gets a snapshot", async () => {
+    const peer = await TrackerSocket.hello();
+    await peer.ok("register", { user: "ver-restart", files: [file("/r")] });
+    const before = await versionOf(peer);
+
+    // A restart or deploy: memory and sockets gone, storage kept.
+    await evictDurableObject(trackerStub(), { webSockets: "close" });
+
+    const back = await TrackerSocket.hello();
+    const answer = await sync(back, before);
+    expect(answer).toMatchObject({ snapshot: { files: expect.any(Array) } });
+    expect(parseVersion(answer.version).epoch).not.toBe(parseVersion(before).epoch);
+    if (!("snapshot" in answer)) throw new Error("expected a snapshot");
+    expect(answer.snapshot.users.map((u) => u.user)).not.toContain("ver-restart");
+    await back.close();
+  });
+
+  it("answer a version too old for the change log, or one ahead of it, with a snapshot", async () => {
+    const watcher = await TrackerSocket.hello();
+    const a = await TrackerSocket.hello();
+    const b = await TrackerSocket.hello();
+    const before = await versionOf(watcher);
+    await a.ok("register", { user: "ver-bulk-a", files: [] });
+    // The version just before the change the log is about to drop.
+    const claimed = await versionOf(watcher);
+    // Two changes of about 600 KB each: together past the log's 1 MiB, so the first is dropped.
+    await registerBulk(a, "ver-bulk-a");
+    const middle = await versionOf(watcher);
+    await registerBulk(b, "ver-bulk-b");
+
+    expect(await sync(watcher, before)).toMatchObject({ snapshot: expect.any(Object) });
+    expect(await sync(watcher, claimed)).toMatchObject({ snapshot: expect.any(Object) });
+    const recent = await sync(watcher, middle);
+    if (!("changes" in recent)) throw new Error("expected changes");
+    expect(recent.changes.files).toHaveLength(1000);
+    expect(recent.changes.files.every((f) => f.user === "ver-bulk-b")).toBe(true);
+
+    const { epoch, seq } = parseVersion(recent.version);
+    expect(await sync(watcher, `${epoch}-${seq + 5}`)).toMatchObject({ version: recent.version, snapshot: expect.any(Object) });
+    await a.close();
+    await b.close();
+    await watcher.close();
+  });
+
+  it("refuse a malformed since with invalid-version and change nothing", async () => {
+    const peer = await TrackerSocket.hello();
+    await peer.ok("register", { user: "ver-bad", files: [file("/b")] });
+    const before = await versionOf(peer);
+    for (const since of ["nope", "abc-01", 12, ""]) {
+      expect(await peer.raw(JSON.stringify({ id: 9, type: "sync", since }))).toMatchObject({ ok: false, error: { code: "invalid-version" } });
+    }
+    expect(await sync(peer, before)).toEqual({ version: before, unchanged: true });
+    expect(peer.closed).toBe(false);
+    await peer.close();
+  });
+});
+
+describe("notices", () => {
+  it("tell every socket that asked for sync, and only those, that the version moved", async () => {
+    const watcher = await TrackerSocket.hello();
+    const bystander = await TrackerSocket.hello();
+    await sync(watcher);
+    const peer = await TrackerSocket.hello();
+    await peer.ok("register", { user: "notice-a", files: [file("/n")] });
+    const version = await versionOf(peer);
+
+    await watcher.noticeOf(version);
+    // The notice went out to every watcher in one pass: had the bystander been one, its notice would come before this reply.
+    expect(await bystander.ok("list-users", {})).toMatchObject({ users: expect.any(Array) });
+    expect(bystander.notices).toEqual([]);
+    await Promise.all([watcher.close(), bystander.close(), peer.close()]);
+  });
+
+  it("still reach watchers, and only them, after the object woke from an eviction", async () => {
+    const watcher = await TrackerSocket.hello();
+    const bystander = await TrackerSocket.hello();
+    await sync(watcher);
+    // Whom to tell is read back from the sockets' attachments.
+    await evictDurableObject(trackerStub());
+    const peer = await TrackerSocket.hello();
+    await peer.ok("register", { user: "notice-evicted", files: [file("/n")] });
+    const version = await versionOf(peer);
+
+    await watcher.noticeOf(version);
+    expect(await bystander.ok("list-users", {})).toMatchObject({ users: expect.any(Array) });
+    expect(bystander.notices).toEqual([]);
+    await Promise.all([watcher.close(), bystander.close(), peer.close()]);
+  });
+
+  it("are coalesced: a burst of 200 registrations is a few notices, the last with the final version", async () => {
+    const watcher = await TrackerSocket.hello();
+    await sync(watcher);
+    const peer = await TrackerSocket.hello();
+    for (let i = 0; i < 200; i++) await peer.ok("register", { user: "notice-burst", files: [file(`/burst/${i}`)] });
+    const final = await versionOf(peer);
+
+    await watcher.noticeOf(final);
+    expect(watcher.notices.length).toBeLessThan(20);
+    await Promise.all([watcher.close(), peer.close()]);
+  });
+});
+
+describe("pings", () => {
+  const autoAnswered = (socket: TrackerSocket) =>
+    runInDurableObject(trackerStub(), (_instance, state) => {
+      const mine = state.getWebSockets().filter((ws) => (ws.deserializeAttachment() as { conn: string }).conn === socket.conn);
+      return mine.some((ws) => state.getWebSocketAutoResponseTimestamp(ws) !== null);
+    });
+
+  it("with the current version are answered by the runtime; any other ping by the object, with the current version", async () => {
+    const peer = await TrackerSocket.hello();
+    await peer.ok("register", { user: "ping-a", files: [file("/p")] });
+    const version = await versionOf(peer);
+    peer.conn = await connOf("ping-a");
+
+    peer.ws.send(PING);
+    expect(await peer.next()).toBe(PONG);
+    peer.ws.send(pingFor(`${parseVersion(version).epoch}-0`));
+    expect(await peer.next()).toBe(pongFor(version));
+    expect(await autoAnswered(peer)).toBe(false);
+
+    peer.ws.send(pingFor(version));
+    expect(await peer.next()).toBe(pongFor(version));
+    expect(await autoAnswered(peer)).toBe(true);
+    await peer.close();
+  });
+
+  it("with the current version never wake an evicted object; a stale one wakes it once and learns the version", async () => {
+    const peer = await TrackerSocket.hello();
+    await peer.ok("register", { user: "ping-b", files: [file("/p")] });
+    const version = await versionOf(peer);
+    await evictDurableObject(trackerStub());
+
+    peer.ws.send(pingFor(version));
+    expect(await peer.next()).toBe(pongFor(version));
+    // Nothing ran in the object, so there is nothing to evict.
+    await expect(evictDurableObject(trackerStub())).rejects.toThrow(/not currently running/);
+
+    peer.ws.send(pingFor(`${parseVersion(version).epoch}-0`));
+    expect(await peer.next()).toBe(pongFor(version));
+    await evictDurableObject(trackerStub());
+    await peer.close();
+  });
+
+  it("are answered with the new epoch's version by the runtime after a restart, before anything changed", async () => {
+    const peer = await TrackerSocket.hello();
+    await peer.ok("list-users", {});
+    await evictDurableObject(trackerStub(), { webSockets: "close" });
+    // A second restart, with nobody left to drop as a ghost: nothing changes as it starts.
+    await exports.default.fetch("http://tracker.test/api/users");
+    await evictDurableObject(trackerStub(), { webSockets: "close" });
+
+    const back = await TrackerSocket.hello();
+    const now = await versionOf(back);
+    expect(now).toMatch(/-0$/);
+    await runInDurableObject(trackerStub(), (_instance, state) => {
+      for (const ws of state.getWebSockets()) expect(state.getWebSocketAutoResponseTimestamp(ws)).toBeNull();
+    });
+    back.ws.send(pingFor(now));
+    expect(await back.next()).toBe(pongFor(now));
+    await runInDurableObject(trackerStub(), (_instance, state) => {
+      expect(state.getWebSockets().some((ws) => state.getWebSocketAutoResponseTimestamp(ws) !== null)).toBe(true);
+    });
+    await back.close();
+  });
+});
+
+/** The connection id behind a user, read inside the object. */
+function connOf(user: string): Promise<string> {
+  return runInDurableObject(trackerStub(), (_instance, state) => {
+    for (const ws of state.getWebSockets()) {
+      const connection = ws.deserializeAttachment() as { conn: string; user: string | null };
+      if (connection.user === user) return connection.conn;
+    }
+    throw new Error(`no socket holds ${user}`);
+  });
+}
