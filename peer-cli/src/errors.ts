@@ -46,6 +46,7 @@ export const PEER_ERROR_CODES = [
   "tracker-timeout",
   "token-required",
   "token-refused",
+  "sync-failed",
   // downloads
   "aborted",
   "exists",

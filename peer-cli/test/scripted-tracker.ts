@@ -3,7 +3,7 @@
  * for timings the real tracker cannot be held at (a reply delayed in the
  * middle of a handshake). Everything it receives is recorded.
  */
-import { PROTOCOL_VERSION } from "@p2p/shared";
+import { PROTOCOL_VERSION, changedNotice, pongFor } from "@p2p/shared";
 import { WebSocketServer, type WebSocket } from "ws";
 
 export interface Received {
@@ -15,6 +15,10 @@ export interface Received {
 
 export class ScriptedTracker {
   readonly received: Received[] = [];
+  /** The catalog version it is at: versioned pings get it in their pong, and sync answers with it. */
+  version = "t-1";
+  /** Every versioned ping, as sent. */
+  readonly pings: string[] = [];
   readonly sockets: WebSocket[] = [];
   readonly #server: WebSocketServer;
   #waiters: Array<() => void> = [];
@@ -28,6 +32,10 @@ export class ScriptedTracker {
       socket.on("message", (data) => {
         const text = String(data);
         if (text === '{"type":"ping"}') return void socket.send('{"type":"pong"}');
+        if (text.startsWith('{"type":"ping"')) {
+          this.pings.push(text);
+          return void socket.send(pongFor(this.version));
+        }
         const body = JSON.parse(text) as Record<string, unknown>;
         const request = { id: Number(body.id), type: String(body.type), body, socket };
         this.received.push(request);
@@ -46,6 +54,17 @@ export class ScriptedTracker {
   get url(): string {
     const address = this.#server.address();
     return typeof address === "object" && address !== null ? `ws://127.0.0.1:${address.port}/ws` : "";
+  }
+
+  /** Moves to `version` and tells every socket, as the tracker's CHANGED notice does. */
+  notify(version: string): void {
+    this.version = version;
+    for (const socket of this.sockets) socket.send(changedNotice(version));
+  }
+
+  /** Answers a request with this result. */
+  reply(request: Received, result: unknown): void {
+    request.socket.send(JSON.stringify({ id: request.id, ok: true, result }));
   }
 
   hold(type: string): void {
@@ -70,6 +89,11 @@ export class ScriptedTracker {
           return { users: [] };
         case "list-files":
           return { files: [] };
+        case "sync":
+          // Nothing offered anywhere: unchanged for a peer at this version, an empty snapshot for any other.
+          return request.body.since === this.version
+            ? { version: this.version, unchanged: true }
+            : { version: this.version, snapshot: { users: [], usersNext: null, files: [], filesNext: null } };
         default:
           return {};
       }

@@ -7,6 +7,7 @@ import {
   checkDigest,
   checkFileEntry,
   checkPath,
+  checkQuery,
   checkUserName,
   expectArray,
   expectInteger,
@@ -27,7 +28,7 @@ import { isExitCode, isPeerErrorCode, type ExitCode, type PeerErrorCode } from "
 export type ControlCommand =
   | { cmd: "register"; user: string; paths: string[] }
   | { cmd: "unregister"; user: string; paths: string[] }
-  | { cmd: "list-files" }
+  | { cmd: "list-files"; user?: string; match?: string; root?: string }
   | { cmd: "users" }
   | { cmd: "status" }
   | { cmd: "download"; user: string; path: string; save: string; force: boolean; singleSource: boolean };
@@ -121,6 +122,13 @@ export function parseControlRequest(line: string): ControlRequest {
     case "unregister":
       return { id, cmd: obj.cmd, user: checkUserName(obj.user), paths: pathList(obj) };
     case "list-files":
+      return {
+        id,
+        cmd: obj.cmd,
+        ...(obj.user === undefined ? {} : { user: checkUserName(obj.user) }),
+        ...(obj.match === undefined ? {} : { match: checkQuery(obj.match) }),
+        ...(obj.root === undefined ? {} : { root: checkDigest(obj.root) }),
+      };
     case "users":
     case "status":
       return { id, cmd: obj.cmd };

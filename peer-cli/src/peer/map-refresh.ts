@@ -1,15 +1,23 @@
 /**
- * Keeps `users.txt` and `files.json` current: both are refreshed together (so
- * they agree) after every (re)connection and every `refreshSeconds`. One
- * refresh runs at a time: a timer tick that finds one running is skipped,
- * and the reconnect's refresh waits for it, so two never write at once.
+ * Keeps `users.txt` and `files.json` current from the tracker's versions
+ * (sync.ts): after every (re)connection, within a second of every change
+ * (the tracker's CHANGED notice, or a pong that carries a newer version than
+ * this peer knows), and every `refreshSeconds` as a safety net, which also
+ * rewrites `users.txt`. Both files are written from one copy of the catalog
+ * after each pull, so they always agree. One pull runs at a time, and
+ * notices that come during it make one more pull, not one each: the files
+ * have one writer.
+ *
+ * An up-to-date peer costs the tracker nothing while idle: its pings carry
+ * its version and are answered by the runtime, and the safety net asks only
+ * when a pong told of a newer version that no pull has fetched yet.
  */
+import { isNewer, type Version } from "@p2p/shared";
 import { errorMessage } from "../errors.ts";
 import type { TrackerClient } from "../tracker/tracker-client.ts";
 import type { FileIndex } from "./file-index.ts";
+import { CatalogSync, type Ask } from "./sync.ts";
 import type { UserMap } from "./user-map.ts";
-
-type Asker = TrackerClient["request"] | TrackerClient["handshake"];
 
 export interface MapRefreshOptions {
   tracker: TrackerClient;
@@ -21,7 +29,12 @@ export interface MapRefreshOptions {
 
 export class MapRefresh {
   readonly #options: MapRefreshOptions;
+  readonly #sync = new CatalogSync();
   #running: Promise<void> | undefined;
+  /** A notice came while a pull ran: one more pull follows it. */
+  #again = false;
+  /** The newest version the tracker told of. */
+  #trackerVersion: Version | null = null;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -29,7 +42,12 @@ export class MapRefresh {
     this.#options = options;
   }
 
-  /** Refreshes every `refreshSeconds`, counted from the end of the previous refresh. */
+  /** The version this peer's maps are at, for its pings. */
+  get version(): Version | null {
+    return this.#sync.version;
+  }
+
+  /** Runs the safety net every `refreshSeconds`, counted from the end of the previous one. */
   start(): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => void this.#tick(), this.#options.refreshSeconds * 1000);
@@ -41,45 +59,85 @@ export class MapRefresh {
   }
 
   /**
-   * Refreshes now, if the tracker is there: for a download naming a user or
-   * file the maps do not know yet. Waits for a refresh already running.
+   * Brings the maps up to date now, if the tracker is there: for a download
+   * naming a user or file the maps do not know yet. Waits for a pull already running.
    */
   async refreshNow(): Promise<void> {
-    const { tracker, log } = this.#options;
-    if (!tracker.connected) return;
-    await this.#run(tracker.request.bind(tracker)).catch((error: unknown) => log(`could not refresh the user map: ${errorMessage(error)}`));
+    if (!this.#options.tracker.connected) return;
+    await this.#run(this.#request).catch((error: unknown) => this.#failed(error));
   }
 
   /** For the reconnect handshake, whose requests go out before the connection is open to others. */
   duringHandshake(): Promise<void> {
     const { tracker } = this.#options;
-    return this.#run(tracker.handshake.bind(tracker));
+    return this.#run(tracker.handshake.bind(tracker) as Ask);
   }
 
+  /** The tracker told of `version` (a notice or a pong): pulls if it is newer than the maps. */
+  noticed(version: Version): void {
+    if (this.#trackerVersion === null || isNewer(version, this.#trackerVersion)) this.#trackerVersion = version;
+    this.#catchUp();
+  }
+
+  /** After the handshake: a notice that came during it is pulled now. */
+  caughtUp(): void {
+    this.#catchUp();
+  }
+
+  #catchUp(): void {
+    if (this.#stopped || !this.#options.tracker.connected || !this.#behind()) return;
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return;
+    }
+    void this.#run(this.#request).catch((error: unknown) => this.#failed(error));
+  }
+
+  #behind(): boolean {
+    return this.#trackerVersion !== null && (this.#sync.version === null || isNewer(this.#trackerVersion, this.#sync.version));
+  }
+
+  readonly #request: Ask = (type, body) => this.#options.tracker.request(type, body);
+
   async #tick(): Promise<void> {
-    const { tracker, log } = this.#options;
-    // While disconnected the reconnect refreshes; no need to repeat the outage in the log.
+    const { tracker, userMap } = this.#options;
+    // While disconnected the reconnect pulls; no need to repeat the outage in the log.
     if (tracker.connected && this.#running === undefined) {
-      await this.#run(tracker.request.bind(tracker)).catch((error: unknown) => log(`could not refresh the user map: ${errorMessage(error)}`));
+      if (this.#sync.version === null || this.#behind()) await this.#run(this.#request).catch((error: unknown) => this.#failed(error));
+      else await userMap.replace(this.#sync.catalog.userList()).catch((error: unknown) => this.#failed(error));
     }
     this.start();
   }
 
-  #run(ask: Asker): Promise<void> {
+  #failed(error: unknown): void {
+    if (!this.#stopped) this.#options.log(`could not refresh the user map: ${errorMessage(error)}`);
+  }
+
+  #run(ask: Ask): Promise<void> {
     const previous = this.#running ?? Promise.resolve();
-    const run = previous.catch(() => {}).then(() => this.#refresh(ask));
+    const run = previous.catch(() => {}).then(() => this.#pull(ask));
     this.#running = run;
     const settle = () => {
-      if (this.#running === run) this.#running = undefined;
+      if (this.#running !== run) return;
+      this.#running = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.#catchUp();
+      }
     };
     run.then(settle, settle);
     return run;
   }
 
-  async #refresh(ask: Asker): Promise<void> {
+  async #pull(ask: Ask): Promise<void> {
     const { userMap, fileIndex } = this.#options;
-    const [{ users }, { files }] = await Promise.all([ask("list-users", {}), ask("list-files", {})]);
+    const touched = await this.#sync.pull(ask);
     if (this.#stopped) return;
-    await Promise.all([userMap.replace(users), fileIndex.replace(files)]);
+    // A process's first pull is a snapshot, which touches both: whatever a previous run left is replaced.
+    const catalog = this.#sync.catalog;
+    await Promise.all([
+      touched.users ? userMap.replace(catalog.userList()) : undefined,
+      touched.files ? fileIndex.replace(catalog.fileList()) : undefined,
+    ]);
   }
 }

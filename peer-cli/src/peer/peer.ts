@@ -20,6 +20,7 @@ import type { Announcer } from "./announcer.ts";
 import type { FileIndex } from "./file-index.ts";
 import type { Home } from "./home.ts";
 import type { MapRefresh } from "./map-refresh.ts";
+import { listFiles, type FileFilter } from "./listing.ts";
 import { registerFiles, unregisterFiles } from "./registration.ts";
 import type { UserMap } from "./user-map.ts";
 
@@ -64,7 +65,7 @@ export class Peer {
       case "unregister":
         return unregisterFiles(announcer, request.user, request.paths);
       case "list-files":
-        return this.listFiles();
+        return this.listFiles(request);
       case "users":
         return Promise.resolve(this.users());
       case "status":
@@ -74,8 +75,8 @@ export class Peer {
     }
   }
 
-  listFiles(): Promise<{ files: FileListing[] }> {
-    return this.#parts.tracker.request("list-files", {});
+  listFiles(filter: FileFilter): Promise<{ files: FileListing[] }> {
+    return listFiles(this.#parts.tracker, filter);
   }
 
   users(): UsersOutcome {

@@ -81,7 +81,13 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       ...(options.token !== undefined ? { token: options.token } : {}),
       log,
       onConnected: announce,
-      onReady: () => void announcer.flush(),
+      onReady: () => {
+        void announcer.flush();
+        maps.caughtUp();
+      },
+      // Pings carry the version the maps are at; a newer one, from a pong or a notice, is pulled.
+      pingVersion: () => maps.version,
+      onVersion: (version) => maps.noticed(version),
       ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
     });
     const announcer = new Announcer({ files, pieceMaps, tracker, stateFile: home.stateFile, log, ...(options.user ? { user: options.user } : {}) });

@@ -53,6 +53,6 @@ export class UserMap {
     const when = refreshed
       ? `last refreshed ${Math.round((Date.now() - refreshed.getTime()) / 1000)} s ago at ${refreshed.toLocaleTimeString()}`
       : "not refreshed yet";
-    throw new PeerError("unknown-user", `unknown user "${user}" in the local map (${when}; it refreshes every ${refreshSeconds} s)`, EXIT.failed);
+    throw new PeerError("unknown-user", `unknown user "${user}" in the local map (${when}; it follows the tracker's changes, and is checked every ${refreshSeconds} s)`, EXIT.failed);
   }
 }

@@ -6,7 +6,10 @@ import {
   PING,
   PONG,
   ProtocolFailure,
+  checkVersion,
+  parseJsonObject,
   parseReplyEnvelope,
+  pingFor,
   printable,
   readResult,
   type RequestBody,
@@ -24,6 +27,10 @@ export interface TrackerClientOptions {
   onConnected: () => Promise<void>;
   /** Runs once requests are let through again, after onConnected. */
   onReady?: () => void;
+  /** The catalog version this peer knows, sent with each ping: a tracker at that version answers without waking. */
+  pingVersion?: () => string | null;
+  /** The tracker's version, as a pong or a CHANGED notice tells it. */
+  onVersion?: (version: string) => void;
   log: (line: string) => void;
   requestTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -41,7 +48,8 @@ interface Pending {
 }
 
 export class TrackerClient {
-  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "token">> & Pick<TrackerClientOptions, "onReady" | "token">;
+  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "token" | "pingVersion" | "onVersion">> &
+    Pick<TrackerClientOptions, "onReady" | "token" | "pingVersion" | "onVersion">;
   private ws: WebSocket | null = null;
   /** Whether the current socket ever opened: one that never did may have been refused. */
   private opened = false;
@@ -194,7 +202,23 @@ export class TrackerClient {
       return;
     }
     this.missedPongs++;
-    ws.send(PING);
+    const version = this.options.pingVersion?.() ?? null;
+    ws.send(version === null ? PING : pingFor(version));
+  }
+
+  /** A pong or a CHANGED notice: messages the tracker sends without being asked, told apart from replies by their `type`. */
+  private onPush(data: string): void {
+    let version: string | undefined;
+    try {
+      const push = parseJsonObject(data, "a message from the tracker");
+      if (push.type !== "pong" && push.type !== "changed") throw new ProtocolFailure("bad-message", `unknown message type ${JSON.stringify(push.type)}`);
+      if (push.type === "pong") this.missedPongs = 0;
+      if (push.v !== undefined) version = checkVersion(push.v);
+    } catch (error) {
+      this.options.log(`ignored a malformed message from the tracker: ${printable(errorMessage(error))}`);
+      return;
+    }
+    if (version !== undefined) this.options.onVersion?.(version);
   }
 
   private onMessage(data: unknown): void {
@@ -204,6 +228,7 @@ export class TrackerClient {
       this.missedPongs = 0;
       return;
     }
+    if (data.startsWith('{"type":')) return this.onPush(data);
     let id: number | null;
     let settle: (pending: Pending) => void;
     try {

@@ -24,7 +24,7 @@ export default defineCommand({
     fresh: { type: "boolean", description: "Start empty instead of offering again what this home offered last time" },
     token: { type: "string", description: "The tracker's access token, if it needs one (default: $P2P_TOKEN, which other users cannot see in ps)", valueHint: "token" },
     home: { type: "string", description: "The peer's home folder (default: $P2P_PEER_HOME or ~/.p2p-peer)", valueHint: "dir" },
-    refresh: { type: "string", description: "Seconds between user-map refreshes", default: "30", valueHint: "s" },
+    refresh: { type: "string", description: "Seconds between the user map's safety checks (it follows the tracker's changes within a second)", default: "30", valueHint: "s" },
   },
   async run({ args }) {
     const port = Number(args.port);

@@ -1,0 +1,68 @@
+/**
+ * The peer's copy of the tracker's catalog, brought up to date with `sync`:
+ * nothing when the version is unchanged, the change set otherwise, and only
+ * when the tracker cannot tell what changed (the first time, after a tracker
+ * restart, or after too long away) a snapshot, read in pages so that no
+ * reply is catalog-sized. Pages are read while the catalog may move; the
+ * changes since the snapshot's version, asked for right after, settle them
+ * (shared/src/sync.ts).
+ */
+import { Catalog, MAX_PAGE_LIMIT, type RequestBody, type ResultMap, type Touched, type Version } from "@p2p/shared";
+import { PeerError } from "../errors.ts";
+
+/** A request to the tracker: the client's `request`, or its `handshake` while reconnecting. */
+export type Ask = <T extends "sync" | "list-users" | "list-files">(type: T, body: Omit<RequestBody<T>, "type">) => Promise<ResultMap[T]>;
+
+/** Snapshots in a row before giving up for now: only a catalog changing faster than its pages can be read needs more than one. */
+const MAX_SNAPSHOTS = 3;
+
+export class CatalogSync {
+  #catalog = new Catalog();
+  #version: Version | null = null;
+
+  get version(): Version | null {
+    return this.#version;
+  }
+
+  get catalog(): Catalog {
+    return this.#catalog;
+  }
+
+  /** Brings the copy up to date; says which parts changed. */
+  async pull(ask: Ask): Promise<Touched> {
+    const touched: Touched = { users: false, files: false };
+    for (let snapshots = 0; ; ) {
+      const answer = await ask("sync", this.#version === null ? {} : { since: this.#version });
+      if ("unchanged" in answer) {
+        this.#version = answer.version;
+        return touched;
+      }
+      if ("changes" in answer) {
+        const changed = this.#catalog.apply(answer.changes);
+        this.#version = answer.version;
+        return { users: touched.users || changed.users, files: touched.files || changed.files };
+      }
+      if (++snapshots > MAX_SNAPSHOTS) throw new PeerError("sync-failed", `the tracker's catalog kept changing while ${MAX_SNAPSHOTS} snapshots were read; trying again later`);
+      const { snapshot } = answer;
+      const catalog = new Catalog();
+      catalog.addUsers(snapshot.users);
+      catalog.addFiles(snapshot.files);
+      for (let next = snapshot.usersNext; next !== null; ) {
+        const page = await ask("list-users", { cursor: next, limit: MAX_PAGE_LIMIT });
+        catalog.addUsers(page.users);
+        next = page.next ?? null;
+      }
+      for (let next = snapshot.filesNext; next !== null; ) {
+        const page = await ask("list-files", { cursor: next, limit: MAX_PAGE_LIMIT });
+        catalog.addFiles(page.files);
+        next = page.next ?? null;
+      }
+      // Swapped in whole: a snapshot cut short by a lost connection leaves the old copy as it was.
+      this.#catalog = catalog;
+      this.#version = answer.version;
+      touched.users = touched.files = true;
+      // One reply is the catalog at its version; pages read later may be newer, and the next sync settles them.
+      if (snapshot.usersNext === null && snapshot.filesNext === null) return touched;
+    }
+  }
+}

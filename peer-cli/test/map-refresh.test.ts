@@ -1,0 +1,125 @@
+/**
+ * The peer's maps kept from the tracker's versions, against a tracker whose
+ * answers the test writes: notices and newer pongs make a pull, notices
+ * during a pull make one more (not one each), pings carry the version, and
+ * the safety net asks nothing while the peer is up to date.
+ */
+import { stat, mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ChangeSet } from "@p2p/shared";
+import { afterEach, describe, expect, it } from "vitest";
+import { FileIndex } from "../src/peer/file-index.ts";
+import { MapRefresh } from "../src/peer/map-refresh.ts";
+import { UserMap } from "../src/peer/user-map.ts";
+import { TrackerClient } from "../src/tracker/tracker-client.ts";
+import { eventually, useSocketFixture } from "./helpers.ts";
+import { ScriptedTracker } from "./scripted-tracker.ts";
+
+const fixture = useSocketFixture("p2p-maps-");
+const stops: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+const none: ChangeSet = { goneUsers: [], goneFiles: [], users: [], files: [] };
+const root = "ab".repeat(32);
+
+/** A client and its maps wired as start-peer.ts wires them; resolves once the handshake's pull is done. */
+async function peerOn(tracker: ScriptedTracker, options: { refreshSeconds?: number; pingIntervalMs?: number } = {}) {
+  const home = fixture.tempPath("home");
+  await mkdir(home);
+  const usersFile = join(home, "users.txt");
+  const filesFile = join(home, "files.json");
+  let maps: MapRefresh | undefined;
+  const client = new TrackerClient({
+    url: tracker.url,
+    log: () => {},
+    onConnected: async () => {
+      await client.handshake("hello", { port: 4000 });
+      await maps!.duringHandshake();
+    },
+    onReady: () => maps!.caughtUp(),
+    pingVersion: () => maps!.version,
+    onVersion: (version) => maps!.noticed(version),
+    ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
+  });
+  maps = new MapRefresh({ tracker: client, userMap: new UserMap(usersFile), fileIndex: new FileIndex(filesFile), refreshSeconds: options.refreshSeconds ?? 3600, log: () => {} });
+  stops.push(() => client.stop(), () => maps!.stop());
+  await client.start();
+  maps.start();
+  return { maps, usersFile, filesFile };
+}
+
+const syncs = (tracker: ScriptedTracker) => tracker.received.filter((r) => r.type === "sync");
+
+describe("the maps", () => {
+  it("pull the changes when told of a newer version, and notices that come during a pull make one more pull, not one each", async () => {
+    const tracker = await ScriptedTracker.start();
+    stops.push(() => tracker.close());
+    // No ping within the test: only the notices can make these pulls.
+    const { usersFile, filesFile } = await peerOn(tracker, { pingIntervalMs: 600_000 });
+    expect(syncs(tracker)).toHaveLength(1);
+
+    tracker.hold("sync");
+    tracker.notify("t-2");
+    const first = await tracker.next((r) => r.type === "sync" && r.body.since === "t-1", "the pull the notice asks for");
+    for (const version of ["t-3", "t-4", "t-5"]) tracker.notify(version);
+    tracker.reply(first, { version: "t-2", changes: { ...none, users: [{ user: "Alice", host: "127.0.0.1", port: 4001 }] } });
+    const second = await tracker.next((r) => r.type === "sync" && r.body.since === "t-2", "one more pull for the notices during the first");
+    tracker.reply(second, {
+      version: "t-5",
+      changes: { ...none, users: [{ user: "Bob", host: "127.0.0.1", port: 4002 }], files: [{ user: "Alice", path: "/a.txt", size: 3, root }] },
+    });
+
+    await eventually(async () => (await readFile(usersFile, "utf8")) === "Alice – 127.0.0.1:4001\nBob – 127.0.0.1:4002\n", "users.txt to list Alice and Bob");
+    await eventually(async () => (await readFile(filesFile, "utf8")).includes("/a.txt"), "files.json to list Alice's file");
+    expect(syncs(tracker)).toHaveLength(3);
+  });
+
+  it("read a snapshot in pages, then settle it with the changes since its version", async () => {
+    const tracker = await ScriptedTracker.start();
+    stops.push(() => tracker.close());
+    for (const type of ["sync", "list-users", "list-files"]) tracker.hold(type);
+    const started = peerOn(tracker);
+    const alice = { user: "Alice", host: "127.0.0.1", port: 4001 };
+    const bob = { user: "Bob", host: "127.0.0.1", port: 4002 };
+    const file = (user: string, path: string) => ({ user, path, size: 1, root });
+    tracker.reply(await tracker.next((r) => r.type === "sync", "the snapshot"), {
+      version: "t-1",
+      snapshot: { users: [alice], usersNext: "u1", files: [file("Alice", "/1")], filesNext: "f1" },
+    });
+    tracker.reply(await tracker.next((r) => r.type === "list-users" && r.body.cursor === "u1", "the next users page"), { users: [bob], next: null, version: "t-1" });
+    tracker.reply(await tracker.next((r) => r.type === "list-files" && r.body.cursor === "f1", "the next files page"), { files: [file("Bob", "/2")], next: null, version: "t-2" });
+    tracker.reply(await tracker.next((r) => r.type === "sync" && r.body.since === "t-1", "the changes since the snapshot"), {
+      version: "t-2",
+      changes: { ...none, goneFiles: [{ user: "Alice", path: "/1" }] },
+    });
+    const { usersFile, filesFile, maps } = await started;
+
+    expect(await readFile(usersFile, "utf8")).toBe("Alice – 127.0.0.1:4001\nBob – 127.0.0.1:4002\n");
+    expect(JSON.parse(await readFile(filesFile, "utf8"))).toEqual([file("Bob", "/2")]);
+    expect(maps.version).toBe("t-2");
+  });
+
+  it("send their version with each ping, and pull when a pong tells of a newer one", async () => {
+    const tracker = await ScriptedTracker.start();
+    stops.push(() => tracker.close());
+    await peerOn(tracker, { pingIntervalMs: 50 });
+    await eventually(() => tracker.pings.includes('{"type":"ping","v":"t-1"}'), "a ping with the version the maps are at");
+
+    // No notice this time: only the next pong says the version moved.
+    tracker.version = "t-7";
+    await tracker.next((r) => r.type === "sync" && r.body.since === "t-1", "a pull after the pong");
+    await eventually(() => tracker.pings.includes('{"type":"ping","v":"t-7"}'), "pings with the new version");
+  });
+
+  it("ask the tracker nothing on the safety net's ticks while up to date, and rewrite users.txt on each", async () => {
+    const tracker = await ScriptedTracker.start();
+    stops.push(() => tracker.close());
+    const { usersFile } = await peerOn(tracker, { refreshSeconds: 0.05 });
+    const rewrites = new Set<number>();
+    // Each atomic rewrite is a new file: count the inodes.
+    await eventually(async () => rewrites.add((await stat(usersFile)).ino).size >= 4, "users.txt to be rewritten by three ticks");
+    expect(syncs(tracker)).toHaveLength(1);
+  });
+});
