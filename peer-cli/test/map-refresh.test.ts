@@ -40,7 +40,7 @@ async function peerOn(tracker: ScriptedTracker, options: { refreshSeconds?: numb
     },
     onReady: () => maps!.caughtUp(),
     pingVersion: () => maps!.version,
-    onVersion: (version) => maps!.noticed(version),
+    onVersion: (version, notice) => maps!.noticed(version, notice),
     ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
   });
   maps = new MapRefresh({ tracker: client, userMap: new UserMap(usersFile), fileIndex: new FileIndex(filesFile), refreshSeconds: options.refreshSeconds ?? 3600, log: () => {} });
@@ -74,6 +74,25 @@ describe("the maps", () => {
     await eventually(async () => (await readFile(usersFile, "utf8")) === "Alice – 127.0.0.1:4001\nBob – 127.0.0.1:4002\n", "users.txt to list Alice and Bob");
     await eventually(async () => (await readFile(filesFile, "utf8")).includes("/a.txt"), "files.json to list Alice's file");
     expect(syncs(tracker)).toHaveLength(3);
+  });
+
+  it("apply a notice's change set without asking, and pull when it starts after what they know", async () => {
+    const tracker = await ScriptedTracker.start();
+    stops.push(() => tracker.close());
+    const { usersFile, maps } = await peerOn(tracker, { pingIntervalMs: 600_000 });
+    const alice = { user: "Alice", host: "127.0.0.1", port: 4001 };
+
+    tracker.notify("t-3", { from: "t-1", changes: { ...none, users: [alice] } });
+    await eventually(async () => (await readFile(usersFile, "utf8")) === "Alice – 127.0.0.1:4001\n", "users.txt to list Alice");
+    expect(maps.version).toBe("t-3");
+    expect(syncs(tracker)).toHaveLength(1);
+
+    // Changes from t-5 cannot be applied to a copy at t-3: what happened at t-4 would be missing.
+    tracker.hold("sync");
+    tracker.notify("t-6", { from: "t-5", changes: { ...none, users: [{ ...alice, user: "Bob" }] } });
+    const pull = await tracker.next((r) => r.type === "sync" && r.body.since === "t-3", "a pull instead");
+    tracker.reply(pull, { version: "t-6", changes: { ...none, goneUsers: ["Alice"], users: [{ ...alice, user: "Carol" }] } });
+    await eventually(async () => (await readFile(usersFile, "utf8")) === "Carol – 127.0.0.1:4001\n", "users.txt to follow the pull");
   });
 
   it("read a snapshot in pages, then settle it with the changes since its version", async () => {

@@ -3,7 +3,7 @@
  * for timings the real tracker cannot be held at (a reply delayed in the
  * middle of a handshake). Everything it receives is recorded.
  */
-import { PROTOCOL_VERSION, changedNotice, pongFor } from "@p2p/shared";
+import { PROTOCOL_VERSION, changedNotice, changedNoticeWith, pongFor, type ChangeSet } from "@p2p/shared";
 import { WebSocketServer, type WebSocket } from "ws";
 
 export interface Received {
@@ -56,10 +56,11 @@ export class ScriptedTracker {
     return typeof address === "object" && address !== null ? `ws://127.0.0.1:${address.port}/ws` : "";
   }
 
-  /** Moves to `version` and tells every socket, as the tracker's CHANGED notice does. */
-  notify(version: string): void {
+  /** Moves to `version` and tells every socket, as the tracker's CHANGED notice does, with the changes since `from` if given. */
+  notify(version: string, inline?: { from: string; changes: ChangeSet }): void {
     this.version = version;
-    for (const socket of this.sockets) socket.send(changedNotice(version));
+    const notice = inline ? changedNoticeWith(version, inline.from, JSON.stringify(inline.changes)) : changedNotice(version);
+    for (const socket of this.sockets) socket.send(notice);
   }
 
   /** Answers a request with this result. */

@@ -229,5 +229,24 @@ export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
 export const pingFor = (version: Version): string => JSON.stringify({ type: "ping", v: version });
 export const pongFor = (version: Version): string => JSON.stringify({ type: "pong", v: version });
-/** Sent, coalesced, to every socket that asked for `sync` once the version moves. */
+/**
+ * Sent, coalesced, to every socket that asked for `sync` once the version
+ * moves. When the changes since the previous notice (`from`) are small, they
+ * come with it: a peer at a version from `from` to `v` applies them and is
+ * current without asking; any other peer pulls with `sync`.
+ */
+export interface ChangedNotice {
+  type: "changed";
+  v: Version;
+  from?: Version;
+  changes?: ChangeSet;
+}
+
 export const changedNotice = (version: Version): string => JSON.stringify({ type: "changed", v: version });
+
+/** A notice with its change set, spliced from the change set's JSON as the tracker keeps it. */
+export const changedNoticeWith = (version: Version, from: Version, changesJson: string): string =>
+  `{"type":"changed","v":${JSON.stringify(version)},"from":${JSON.stringify(from)},"changes":${changesJson}}`;
+
+/** What the tracker sends without being asked: a pong, or a notice. */
+export type TrackerPush = { type: "pong"; v?: Version } | ChangedNotice;

@@ -11,6 +11,7 @@ import {
   type RequestType,
   type ResultMap,
   type SyncResult,
+  type TrackerPush,
   type TrackerReply,
   type UserAddress,
 } from "./protocol.ts";
@@ -138,4 +139,15 @@ function readSync(obj: JsonObject): SyncResult {
 
 export function readResult<T extends RequestType>(type: T, value: unknown): ResultMap[T] {
   return readers[type](value);
+}
+
+/** A message the tracker sent unasked (`{"type":…}`): a pong or a CHANGED notice, checked like any reply. */
+export function parsePush(raw: string): TrackerPush {
+  if (raw.length > MAX_REPLY_BYTES) throw new ProtocolFailure("too-large", "the tracker's message is too large");
+  const push = parseJsonObject(raw, "a message from the tracker");
+  const v = push.v === undefined ? undefined : checkVersion(push.v);
+  if (push.type === "pong") return v === undefined ? { type: "pong" } : { type: "pong", v };
+  if (push.type !== "changed" || v === undefined) throw new ProtocolFailure("bad-message", `the tracker sent an unknown message of type ${JSON.stringify(push.type)?.slice(0, 40)}`);
+  if (push.changes === undefined) return { type: "changed", v };
+  return { type: "changed", v, from: checkVersion(push.from), changes: readChanges(push.changes) };
 }

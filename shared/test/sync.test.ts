@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Catalog, isNewer, parseVersion, readResult, type ChangeSet } from "../src/index.ts";
+import { Catalog, changedNotice, changedNoticeWith, isNewer, parsePush, parseVersion, pongFor, readResult, type ChangeSet } from "../src/index.ts";
 
 const root = (c: string) => c.repeat(64);
 const none: ChangeSet = { goneUsers: [], goneFiles: [], users: [], files: [] };
@@ -57,5 +57,22 @@ describe("sync results", () => {
     expect(() => readResult("sync", { version: "e-3" })).toThrow(/snapshot/);
     expect(() => readResult("sync", { version: "E 3", unchanged: true })).toThrow(/version/);
     expect(() => readResult("sync", { version: "e-2", changes: { goneUsers: ["bad name"], goneFiles: [], users: [], files: [] } })).toThrow(/user name/);
+  });
+});
+
+describe("messages the tracker sends unasked", () => {
+  it("reads pongs and notices, with or without their change set, and refuses anything else", () => {
+    expect(parsePush('{"type":"pong"}')).toEqual({ type: "pong" });
+    expect(parsePush(pongFor("e-4"))).toEqual({ type: "pong", v: "e-4" });
+    expect(parsePush(changedNotice("e-5"))).toEqual({ type: "changed", v: "e-5" });
+    expect(parsePush(changedNoticeWith("e-6", "e-4", JSON.stringify({ ...none, goneUsers: ["x"] })))).toEqual({
+      type: "changed",
+      v: "e-6",
+      from: "e-4",
+      changes: { ...none, goneUsers: ["x"] },
+    });
+    for (const bad of ['{"type":"shout"}', '{"type":"changed"}', '{"type":"pong","v":"?"}', changedNoticeWith("e-6", "bad", "{}"), "[]"]) {
+      expect(() => parsePush(bad), bad).toThrow();
+    }
   });
 });

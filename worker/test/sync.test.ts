@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { Catalog, PING, PONG, parseVersion, pingFor, pongFor, type SyncResult } from "@p2p/shared";
+import { Catalog, PING, PONG, parseVersion, pingFor, pongFor, type ChangeSet, type SyncResult } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { TrackerSocket, file } from "./tracker-socket.ts";
 
@@ -187,6 +187,37 @@ describe("notices", () => {
     await Promise.all([watcher.close(), bystander.close(), peer.close()]);
   });
 
+  it("carry the change set since the previous notice, which brings a copy that was current up to date without asking", async () => {
+    const watcher = await TrackerSocket.hello();
+    const copy = await copyOf(watcher);
+    const peer = await TrackerSocket.hello(4400);
+    await peer.ok("register", { user: "notice-inline", files: [file("/i1"), file("/i2")] });
+    const version = await versionOf(peer);
+    await watcher.noticeOf(version);
+
+    const notice = JSON.parse(watcher.noticeTexts.at(-1)!) as { v: string; from: string; changes: ChangeSet };
+    expect(notice).toMatchObject({ v: version, changes: { users: [{ user: "notice-inline", port: 4400 }] } });
+    // From the previous notice: the copy's version, or (changes still untold when it was made) one before it.
+    expect(parseVersion(notice.from).epoch).toBe(parseVersion(copy.version).epoch);
+    expect(parseVersion(notice.from).seq).toBeLessThanOrEqual(parseVersion(copy.version).seq);
+    copy.catalog.apply(notice.changes);
+    expect(copy.catalog.fileList()).toEqual((await watcher.ok("list-files", {})).files);
+    expect(copy.catalog.userList()).toEqual((await watcher.ok("list-users", {})).users);
+    await Promise.all([watcher.close(), peer.close()]);
+  });
+
+  it("leave a large change set to pulls: the notice then says only the version", async () => {
+    const watcher = await TrackerSocket.hello();
+    await sync(watcher);
+    const peer = await TrackerSocket.hello();
+    await registerBulk(peer, "notice-large");
+    const version = await versionOf(peer);
+    await watcher.noticeOf(version);
+    expect(JSON.parse(watcher.noticeTexts.at(-1)!)).toEqual({ type: "changed", v: version });
+    expect(await sync(watcher, watcher.notices.length > 1 ? watcher.notices.at(-2)! : undefined)).toMatchObject({ version });
+    await Promise.all([watcher.close(), peer.close()]);
+  });
+
   it("are coalesced: a burst of 200 registrations is a few notices, the last with the final version", async () => {
     const watcher = await TrackerSocket.hello();
     await sync(watcher);
@@ -207,37 +238,43 @@ describe("pings", () => {
       return mine.some((ws) => state.getWebSocketAutoResponseTimestamp(ws) !== null);
     });
 
-  it("with the current version are answered by the runtime; any other ping by the object, with the current version", async () => {
+  /** Registers under `user` from a socket that watches, then waits for the notice that tells of it: the version pings are now armed with. */
+  async function toldAfterRegister(user: string): Promise<{ peer: TrackerSocket; told: string }> {
     const peer = await TrackerSocket.hello();
-    await peer.ok("register", { user: "ping-a", files: [file("/p")] });
-    const version = await versionOf(peer);
-    peer.conn = await connOf("ping-a");
+    await sync(peer);
+    await peer.ok("register", { user, files: [file("/p")] });
+    const { epoch, seq } = parseVersion(await versionOf(peer));
+    await waitUntil(() => peer.notices.some((v) => parseVersion(v).epoch === epoch && parseVersion(v).seq >= seq), "a notice of the register");
+    peer.conn = await connOf(user);
+    return { peer, told: peer.notices.at(-1)! };
+  }
+
+  it("with the version the last notice told are answered by the runtime; any other ping by the object, with that version", async () => {
+    const { peer, told } = await toldAfterRegister("ping-a");
 
     peer.ws.send(PING);
     expect(await peer.next()).toBe(PONG);
-    peer.ws.send(pingFor(`${parseVersion(version).epoch}-0`));
-    expect(await peer.next()).toBe(pongFor(version));
+    peer.ws.send(pingFor(`${parseVersion(told).epoch}-0`));
+    expect(await peer.next()).toBe(pongFor(told));
     expect(await autoAnswered(peer)).toBe(false);
 
-    peer.ws.send(pingFor(version));
-    expect(await peer.next()).toBe(pongFor(version));
+    peer.ws.send(pingFor(told));
+    expect(await peer.next()).toBe(pongFor(told));
     expect(await autoAnswered(peer)).toBe(true);
     await peer.close();
   });
 
-  it("with the current version never wake an evicted object; a stale one wakes it once and learns the version", async () => {
-    const peer = await TrackerSocket.hello();
-    await peer.ok("register", { user: "ping-b", files: [file("/p")] });
-    const version = await versionOf(peer);
+  it("with the told version never wake an evicted object; a stale one wakes it once and learns the version", async () => {
+    const { peer, told } = await toldAfterRegister("ping-b");
     await evictDurableObject(trackerStub());
 
-    peer.ws.send(pingFor(version));
-    expect(await peer.next()).toBe(pongFor(version));
+    peer.ws.send(pingFor(told));
+    expect(await peer.next()).toBe(pongFor(told));
     // Nothing ran in the object, so there is nothing to evict.
     await expect(evictDurableObject(trackerStub())).rejects.toThrow(/not currently running/);
 
-    peer.ws.send(pingFor(`${parseVersion(version).epoch}-0`));
-    expect(await peer.next()).toBe(pongFor(version));
+    peer.ws.send(pingFor(`${parseVersion(told).epoch}-0`));
+    expect(await peer.next()).toBe(pongFor(told));
     await evictDurableObject(trackerStub());
     await peer.close();
   });
@@ -264,6 +301,14 @@ describe("pings", () => {
     await back.close();
   });
 });
+
+async function waitUntil(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** The connection id behind a user, read inside the object. */
 function connOf(user: string): Promise<string> {

@@ -5,8 +5,9 @@ import { PROTOCOL_VERSION, type FileEntry, type RequestBody, type RequestType, t
 export class TrackerSocket {
   private readonly inbox: string[] = [];
   private readonly waiting: ((text: string) => void)[] = [];
-  /** CHANGED notices, kept apart so that they never pass for a reply. */
+  /** CHANGED notices' versions, and the notices as sent, kept apart so that they never pass for a reply. */
   readonly notices: string[] = [];
+  readonly noticeTexts: string[] = [];
   private readonly noticeWaiters: ((version: string) => void)[] = [];
   private nextId = 1;
   closed = false;
@@ -24,6 +25,7 @@ export class TrackerSocket {
       if (text.startsWith('{"type":"changed"')) {
         const version = (JSON.parse(text) as { v: string }).v;
         this.notices.push(version);
+        this.noticeTexts.push(text);
         for (const wake of this.noticeWaiters.splice(0)) wake(version);
         return;
       }

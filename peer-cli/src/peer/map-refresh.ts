@@ -1,18 +1,18 @@
 /**
  * Keeps `users.txt` and `files.json` current from the tracker's versions
  * (sync.ts): after every (re)connection, within a second of every change
- * (the tracker's CHANGED notice, or a pong that carries a newer version than
- * this peer knows), and every `refreshSeconds` as a safety net, which also
- * rewrites `users.txt`. Both files are written from one copy of the catalog
- * after each pull, so they always agree. One pull runs at a time, and
- * notices that come during it make one more pull, not one each: the files
- * have one writer.
+ * (the tracker's CHANGED notice, which usually carries the changes, or a
+ * pong that carries a newer version than this peer knows), and every
+ * `refreshSeconds` as a safety net, which also rewrites `users.txt`. Both
+ * files are written from one copy of the catalog after each update, so they
+ * always agree. One update runs at a time, and notices that come during it
+ * make one more, not one each: the files have one writer.
  *
  * An up-to-date peer costs the tracker nothing while idle: its pings carry
  * its version and are answered by the runtime, and the safety net asks only
  * when a pong told of a newer version that no pull has fetched yet.
  */
-import { isNewer, type Version } from "@p2p/shared";
+import { isNewer, type ChangedNotice, type Touched, type Version } from "@p2p/shared";
 import { errorMessage } from "../errors.ts";
 import type { TrackerClient } from "../tracker/tracker-client.ts";
 import type { FileIndex } from "./file-index.ts";
@@ -31,8 +31,10 @@ export class MapRefresh {
   readonly #options: MapRefreshOptions;
   readonly #sync = new CatalogSync();
   #running: Promise<void> | undefined;
-  /** A notice came while a pull ran: one more pull follows it. */
+  /** A notice came while an update ran: one more update follows it. */
   #again = false;
+  /** Notices with change sets, not applied yet, oldest first. */
+  #notices: ChangedNotice[] = [];
   /** The newest version the tracker told of. */
   #trackerVersion: Version | null = null;
   #timer: NodeJS.Timeout | undefined;
@@ -64,18 +66,20 @@ export class MapRefresh {
    */
   async refreshNow(): Promise<void> {
     if (!this.#options.tracker.connected) return;
-    await this.#run(this.#request).catch((error: unknown) => this.#failed(error));
+    await this.#run(() => this.#update(this.#request, true)).catch((error: unknown) => this.#failed(error));
   }
 
   /** For the reconnect handshake, whose requests go out before the connection is open to others. */
   duringHandshake(): Promise<void> {
     const { tracker } = this.#options;
-    return this.#run(tracker.handshake.bind(tracker) as Ask);
+    return this.#run(() => this.#update(tracker.handshake.bind(tracker) as Ask, true));
   }
 
-  /** The tracker told of `version` (a notice or a pong): pulls if it is newer than the maps. */
-  noticed(version: Version): void {
+  /** The tracker told of `version` (a pong, or a notice that may carry the changes): catches up if it is newer than the maps. */
+  noticed(version: Version, notice?: ChangedNotice): void {
     if (this.#trackerVersion === null || isNewer(version, this.#trackerVersion)) this.#trackerVersion = version;
+    // A peer cut off from the tracker for long gets notices no more; past a few, a pull is cheaper anyway.
+    if (notice?.changes !== undefined && this.#notices.push(notice) > 64) this.#notices = [];
     this.#catchUp();
   }
 
@@ -90,7 +94,7 @@ export class MapRefresh {
       this.#again = true;
       return;
     }
-    void this.#run(this.#request).catch((error: unknown) => this.#failed(error));
+    void this.#run(() => this.#update(this.#request, false)).catch((error: unknown) => this.#failed(error));
   }
 
   #behind(): boolean {
@@ -103,8 +107,8 @@ export class MapRefresh {
     const { tracker, userMap } = this.#options;
     // While disconnected the reconnect pulls; no need to repeat the outage in the log.
     if (tracker.connected && this.#running === undefined) {
-      if (this.#sync.version === null || this.#behind()) await this.#run(this.#request).catch((error: unknown) => this.#failed(error));
-      else await userMap.replace(this.#sync.catalog.userList()).catch((error: unknown) => this.#failed(error));
+      const check = () => (this.#sync.version === null || this.#behind() ? this.#update(this.#request, false) : userMap.replace(this.#sync.catalog.userList()));
+      await this.#run(check).catch((error: unknown) => this.#failed(error));
     }
     this.start();
   }
@@ -113,9 +117,9 @@ export class MapRefresh {
     if (!this.#stopped) this.#options.log(`could not refresh the user map: ${errorMessage(error)}`);
   }
 
-  #run(ask: Ask): Promise<void> {
+  #run(task: () => Promise<void>): Promise<void> {
     const previous = this.#running ?? Promise.resolve();
-    const run = previous.catch(() => {}).then(() => this.#pull(ask));
+    const run = previous.catch(() => {}).then(task);
     this.#running = run;
     const settle = () => {
       if (this.#running !== run) return;
@@ -129,9 +133,28 @@ export class MapRefresh {
     return run;
   }
 
-  async #pull(ask: Ask): Promise<void> {
+  /**
+   * Applies the notices' change sets that fit, then asks the tracker if it
+   * must (a handshake, a download's refresh), if one did not fit, or if the
+   * maps are still behind; then writes what changed.
+   */
+  async #update(ask: Ask, mustAsk: boolean): Promise<void> {
     const { userMap, fileIndex } = this.#options;
-    const touched = await this.#sync.pull(ask);
+    const touched: Touched = { users: false, files: false };
+    const add = (more: Touched) => {
+      touched.users ||= more.users;
+      touched.files ||= more.files;
+    };
+    for (const notice of this.#notices.splice(0)) {
+      const applied = this.#sync.applyNotice(notice);
+      if (applied === null) {
+        // Older than the notice's start, or another epoch: the pull brings what the rest would.
+        mustAsk = true;
+        break;
+      }
+      add(applied);
+    }
+    if (mustAsk || this.#sync.version === null || this.#behind()) add(await this.#sync.pull(ask));
     if (this.#stopped) return;
     // A process's first pull is a snapshot, which touches both: whatever a previous run left is replaced.
     const catalog = this.#sync.catalog;

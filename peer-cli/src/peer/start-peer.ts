@@ -85,9 +85,9 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
         void announcer.flush();
         maps.caughtUp();
       },
-      // Pings carry the version the maps are at; a newer one, from a pong or a notice, is pulled.
+      // Pings carry the version the maps are at; a newer one, from a pong or a notice, is caught up with.
       pingVersion: () => maps.version,
-      onVersion: (version) => maps.noticed(version),
+      onVersion: (version, notice) => maps.noticed(version, notice),
       ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
     });
     const announcer = new Announcer({ files, pieceMaps, tracker, stateFile: home.stateFile, log, ...(options.user ? { user: options.user } : {}) });

@@ -7,7 +7,7 @@
  * changes since the snapshot's version, asked for right after, settle them
  * (shared/src/sync.ts).
  */
-import { Catalog, MAX_PAGE_LIMIT, type RequestBody, type ResultMap, type Touched, type Version } from "@p2p/shared";
+import { Catalog, MAX_PAGE_LIMIT, parseVersion, type ChangedNotice, type RequestBody, type ResultMap, type Touched, type Version } from "@p2p/shared";
 import { PeerError } from "../errors.ts";
 
 /** A request to the tracker: the client's `request`, or its `handshake` while reconnecting. */
@@ -26,6 +26,23 @@ export class CatalogSync {
 
   get catalog(): Catalog {
     return this.#catalog;
+  }
+
+  /**
+   * Applies a notice's change set if it fits this copy: same epoch, and the
+   * copy at a version from the notice's `from` up to its `v`. Returns null
+   * when it does not (the copy is older, or of another epoch): then pull.
+   */
+  applyNotice(notice: ChangedNotice): Touched | null {
+    if (this.#version === null || notice.from === undefined || notice.changes === undefined) return null;
+    const known = parseVersion(this.#version);
+    const from = parseVersion(notice.from);
+    const to = parseVersion(notice.v);
+    if (known.epoch !== from.epoch || from.epoch !== to.epoch || known.seq < from.seq) return null;
+    if (known.seq >= to.seq) return { users: false, files: false };
+    const touched = this.#catalog.apply(notice.changes);
+    this.#version = notice.v;
+    return touched;
   }
 
   /** Brings the copy up to date; says which parts changed. */

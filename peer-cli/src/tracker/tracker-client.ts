@@ -6,11 +6,11 @@ import {
   PING,
   PONG,
   ProtocolFailure,
-  checkVersion,
-  parseJsonObject,
+  parsePush,
   parseReplyEnvelope,
   pingFor,
   printable,
+  type ChangedNotice,
   readResult,
   type RequestBody,
   type RequestType,
@@ -29,8 +29,8 @@ export interface TrackerClientOptions {
   onReady?: () => void;
   /** The catalog version this peer knows, sent with each ping: a tracker at that version answers without waking. */
   pingVersion?: () => string | null;
-  /** The tracker's version, as a pong or a CHANGED notice tells it. */
-  onVersion?: (version: string) => void;
+  /** The tracker's version, as a pong or a CHANGED notice tells it (with the notice, which may carry the changes). */
+  onVersion?: (version: string, notice?: ChangedNotice) => void;
   log: (line: string) => void;
   requestTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -208,17 +208,17 @@ export class TrackerClient {
 
   /** A pong or a CHANGED notice: messages the tracker sends without being asked, told apart from replies by their `type`. */
   private onPush(data: string): void {
-    let version: string | undefined;
+    let push;
     try {
-      const push = parseJsonObject(data, "a message from the tracker");
-      if (push.type !== "pong" && push.type !== "changed") throw new ProtocolFailure("bad-message", `unknown message type ${JSON.stringify(push.type)}`);
-      if (push.type === "pong") this.missedPongs = 0;
-      if (push.v !== undefined) version = checkVersion(push.v);
+      push = parsePush(data);
     } catch (error) {
       this.options.log(`ignored a malformed message from the tracker: ${printable(errorMessage(error))}`);
       return;
     }
-    if (version !== undefined) this.options.onVersion?.(version);
+    if (push.type === "pong") {
+      this.missedPongs = 0;
+      if (push.v !== undefined) this.options.onVersion?.(push.v);
+    } else this.options.onVersion?.(push.v, push);
   }
 
   private onMessage(data: unknown): void {

@@ -29,24 +29,28 @@ export class SyncAnswers {
     const version = this.#log.version;
     const versionJson = JSON.stringify(version);
     if (since === version) return `{"version":${versionJson},"unchanged":true}`;
+    const changes = since === undefined ? null : this.changesJson(since);
+    if (changes !== null) return `{"version":${versionJson},"changes":${changes}}`;
+    return this.#cached("snapshot", () => this.#snapshot(versionJson));
+  }
+
+  /** The change set from `since` to now, as JSON; null when the log cannot tell (another epoch, too old, or ahead). */
+  changesJson(since: Version): string | null {
+    const { epoch, seq } = parseVersion(since);
+    const changes = epoch === this.#log.epoch ? this.#log.since(seq) : null;
+    return changes === null ? null : this.#cached(`changes ${since}`, () => JSON.stringify(foldChanges(changes)));
+  }
+
+  /** Kept until the version moves. */
+  #cached(key: string, make: () => string): string {
+    const version = this.#log.version;
     if (this.#cachedFor !== version || this.#cache.size >= MAX_CACHED) {
       this.#cache.clear();
       this.#cachedFor = version;
     }
-    const changes = since === undefined ? null : this.#changesSince(since);
-    const key = changes === null ? "snapshot" : since!;
     let json = this.#cache.get(key);
-    if (json === undefined) {
-      json = changes === null ? this.#snapshot(versionJson) : `{"version":${versionJson},"changes":${JSON.stringify(foldChanges(changes))}}`;
-      this.#cache.set(key, json);
-    }
+    if (json === undefined) this.#cache.set(key, (json = make()));
     return json;
-  }
-
-  /** Null when the log cannot bring `since` up to date: another epoch, too old, or ahead. */
-  #changesSince(since: Version) {
-    const { epoch, seq } = parseVersion(since);
-    return epoch === this.#log.epoch ? this.#log.since(seq) : null;
   }
 
   #snapshot(versionJson: string): string {

@@ -63,7 +63,12 @@ export class Tracker extends DurableObject {
     } satisfies ErrorReply);
     // No socket survives a restart; waking from hibernation keeps them (change-log.ts).
     this.log = new ChangeLog(ctx.storage.sql, LOG_BOUNDS, ctx.getWebSockets().length === 0);
-    this.notices = new Notices(ctx, (ws) => readConnection(ws)?.watching === true, () => this.log.version);
+    this.notices = new Notices(
+      ctx,
+      (ws) => readConnection(ws)?.watching === true,
+      () => this.log.version,
+      (version) => this.sync.changesJson(version),
+    );
     this.store = new TrackerStore({
       sql: ctx.storage.sql,
       transaction: (fn) => ctx.storage.transactionSync(fn),
@@ -178,9 +183,10 @@ export class Tracker extends DurableObject {
 
   /**
    * A ping the auto-response did not match (it carries another version, or
-   * none): answered here with the current version (a plain PING with a plain
-   * PONG), and counted as a heartbeat, which the sweep cannot read from the
-   * runtime for pings it did not answer.
+   * none): answered here with the version the last notice told, as the
+   * auto-response would (a plain PING with a plain PONG), and counted as a
+   * heartbeat, which the sweep cannot read from the runtime for pings it did
+   * not answer.
    */
   private answeredPing(ws: WebSocket, connection: Connection, message: string): boolean {
     if (message.length > 128 || !message.startsWith('{"type":"ping"')) return false;
@@ -192,7 +198,7 @@ export class Tracker extends DurableObject {
     }
     const { type, v } = ping as { type?: unknown; v?: unknown };
     if (type !== "ping" || (v !== undefined && typeof v !== "string")) return false;
-    ws.send(message === PING ? PONG : pongFor(this.log.version));
+    ws.send(message === PING ? PONG : pongFor(this.notices.told));
     writeConnection(ws, { ...connection, pinged: Date.now() });
     return true;
   }
