@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only tracker,scale,transfer,multi-source,hostile]`
+ * `npm run bench [-- --quick] [--only tracker,scale,transfer,multi-source,hostile,sync]`
  *
  * Runs every benchmark on this machine and prints markdown for
  * BENCHMARKS.md: medians of 5 runs (1 with --quick), ratios taken in the
@@ -21,6 +21,7 @@ const suites: Record<string, () => Promise<{ run: (o: SuiteOptions) => Promise<S
   transfer: () => import("./suites/transfer.ts"),
   "multi-source": () => import("./suites/multi-source.ts"),
   hostile: () => import("./suites/hostile.ts"),
+  sync: () => import("./suites/sync.ts"),
 };
 const selected = values.only ? values.only.split(",") : Object.keys(suites);
 
