@@ -8,10 +8,10 @@
  *   registrations is then a handful of notices per peer, not 1,000.
  * - A notice carries the change set since the previous notice when it is at
  *   most NOTICE_MAX_CHANGES_BYTES: every peer that was current applies it
- *   without a request. Pulling instead cost every peer a request a second
- *   under steady churn, which one object could not answer for 1,000 peers
- *   (BENCHMARKS.md, *Sync*). A larger change set, rare, is left to pulls.
- * - With each notice the runtime's auto-response is re-armed with the
+ *   without a request. Pulling instead costs every peer a request a second
+ *   under steady churn (BENCHMARKS.md, *Sync*). A larger change set, rare,
+ *   is left to pulls.
+ * - Once a notice is out, the runtime's auto-response is re-armed with the
  *   version it told (`pingFor(v)` → `pongFor(v)`, about 2 µs), so a peer
  *   whose ping carries it is answered without waking the object. Any other
  *   ping reaches the object and is answered with that version. Arming the
