@@ -55,9 +55,11 @@ export class MapRefresh {
     this.#timer = setTimeout(() => void this.#tick(), this.#options.refreshSeconds * 1000);
   }
 
-  stop(): void {
+  /** Stops, and writes files.json if a paced write is still waiting. */
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    await this.#options.fileIndex.flush();
   }
 
   /**

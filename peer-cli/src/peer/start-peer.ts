@@ -55,7 +55,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const { home, log } = options;
   for (const note of await secureHome(home)) log(note);
   const userMap = new UserMap(home.usersFile);
-  const fileIndex = new FileIndex(home.filesFile);
+  const fileIndex = new FileIndex(home.filesFile, (error) => log(`could not write ${home.filesFile}: ${errorMessage(error)}`));
   await Promise.all([userMap.load(), fileIndex.load()]);
   const saved = options.fresh ? null : await loadState(home.stateFile, log);
 
