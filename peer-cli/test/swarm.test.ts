@@ -66,7 +66,7 @@ async function download(
   swarm: Swarm,
   extra: { onProgress?: (verifiedBytes: number, active: number) => void; signal?: AbortSignal } = {},
 ): Promise<Run> {
-  const { part, have } = await PartFile.open(swarm.save, swarm.map, () => {});
+  const { part, have } = (await PartFile.resume(swarm.save, swarm.map)) ?? (await PartFile.create(swarm.save, swarm.map));
   const pieces: number[] = [];
   const drops: SourceReport[] = [];
   const options: SwarmOptions & { sources: readonly SwarmSource[] } = {
@@ -148,7 +148,7 @@ describe("runSwarm", () => {
   it("fetches only the missing pieces when resuming, with bounded duplicates", async () => {
     const swarm = await swarmOf([{ throttleBytesPerSecond: RATE }, { throttleBytesPerSecond: RATE }, { throttleBytesPerSecond: RATE }]);
     const { map, data } = swarm;
-    const earlier = await PartFile.open(swarm.save, map, () => {});
+    const earlier = await PartFile.create(swarm.save, map);
     const kept = [0, 1, 2, 7, 8, 20, 31];
     for (const i of kept) await earlier.part.writePiece(i, data.subarray(i * map.pieceSize, (i + 1) * map.pieceSize));
     await earlier.part.suspend();
@@ -242,7 +242,7 @@ describe("runSwarm", () => {
 
     // Exactly the pieces reported as delivered are on disk, ready for a resume.
     await run.part.suspend();
-    const resumed = await PartFile.open(swarm.save, swarm.map, () => {});
+    const resumed = (await PartFile.resume(swarm.save, swarm.map))!;
     expect(resumed.have.flatMap((has, i) => (has ? [i] : []))).toEqual([...run.pieces].sort((a, b) => a - b));
     await resumed.part.discard();
   });

@@ -13,7 +13,7 @@ import { EXIT, PeerError, type PeerErrorCode } from "../errors.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { askSources, type Answers, type SourceAddress } from "./ask-sources.ts";
 import { ensureSpace } from "./disk-space.ts";
-import { kindOf, PartFile, partPathOf } from "./part-file.ts";
+import { kindOf, PartFile, partPathOf, type Resumed } from "./part-file.ts";
 import { mapMismatch, type PieceMap } from "./piece-map.ts";
 import { lockSave } from "./save-lock.ts";
 import { Swarm, type SourceReport, type SwarmSource } from "./swarm.ts";
@@ -78,12 +78,22 @@ export async function downloadFile(directory: SourceDirectory, request: Download
   const lock = await lockSave(save);
   // Everything opened below is closed on every path: the lock, the part file, every connection.
   let answers: Answers | undefined;
+  let resumed: Resumed | null = null;
   try {
     await checkTarget(save, request.force);
-    answers = askSources(sourcesFor(directory, request, named, expected), { answerWithinMs: timing.answerWithinMs, ...(signal ? { signal } : {}) });
-    return await fetchInto(request, expected, answers);
+    // What an interrupted run left is checked before any source is asked, so no connection idles meanwhile.
+    resumed = await PartFile.resume(save, expected);
+    answers = askSources(sourcesFor(directory, request, named, expected), {
+      answerWithinMs: timing.answerWithinMs,
+      size: expected.size,
+      ...(signal ? { signal } : {}),
+    });
+    const result = await fetchInto(request, expected, answers, resumed);
+    resumed = null;
+    return result;
   } finally {
     answers?.cancel();
+    await resumed?.part.suspend();
     await lock.release();
   }
 }
@@ -97,13 +107,21 @@ async function checkTarget(save: string, force: boolean): Promise<void> {
   if (!force) throw failed("exists", `${save} already exists; use --force to overwrite it`);
 }
 
-/** The named user first, then every other holder of the same content (same size and root). */
+/**
+ * Sources asked for one download at most: enough for any real swarm, and a
+ * bound on the connections a listing full of made-up holders can make a
+ * downloader open to hosts of someone else's choosing.
+ */
+const MAX_SOURCES = 16;
+
+/** The named user first, then other holders of the same content (same size and root), at most MAX_SOURCES in all. */
 function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named: UserAddress, expected: FileListing): SourceAddress[] {
   const { user, path } = request;
   const sources: SourceAddress[] = [{ ...named, path }];
   if (request.singleSource) return sources;
   for (const holder of directory.holders(expected.root, expected.size)) {
     if (holder.user === user || holder.user === request.self || sources.some((s) => s.user === holder.user)) continue;
+    if (sources.length >= MAX_SOURCES) break;
     const address = directory.find(holder.user);
     if (address) sources.push({ ...address, path: holder.path });
   }
@@ -117,7 +135,7 @@ function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named:
  * source waits for another and no vote is taken, so neither a frozen holder
  * nor any number of fake ones can stop an honest source.
  */
-async function fetchInto(request: DownloadRequest, expected: FileListing, answers: Answers): Promise<DownloadResult> {
+async function fetchInto(request: DownloadRequest, expected: FileListing, answers: Answers, resumed: Resumed | null): Promise<DownloadResult> {
   const { user, path, save, signal } = request;
   const dropped: SourceReport[] = [];
   const drop = (report: SourceReport) => {
@@ -153,12 +171,12 @@ async function fetchInto(request: DownloadRequest, expected: FileListing, answer
     if (namedFailure && dropped.length === 1) throw failed(namedFailure.code, `cannot download ${path} from ${user}: ${namedFailure.message}`);
     throw failed(namedFailure?.code ?? "no-source", `no source can deliver ${path}: ${dropped.map((d) => `${d.user}: ${d.dropped}`).join("; ")}`);
   }
-  const { map } = first;
-
-  await ensureSpace(dirname(save), map.size - (await PartFile.allocatedBytes(save, map)), save);
-  let opened;
+  // A resumed part's map gave the same root as this one: it is the same map.
+  const map = resumed?.part.map ?? first.map;
+  let opened: Resumed;
   try {
-    opened = await PartFile.open(save, map, () => {});
+    await ensureSpace(dirname(save), map.size - (resumed ? await resumed.part.allocatedBytes() : 0), save);
+    opened = resumed ?? (await PartFile.create(save, map));
   } catch (error) {
     first.source.connection.close();
     throw error;

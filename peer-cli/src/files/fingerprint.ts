@@ -26,11 +26,22 @@ export interface FileFingerprint {
  */
 const RACY_WINDOW_MS = 2000;
 
-/** What a file looks like now, with its piece hashes (the leaves of its root). */
-export async function hashFile(path: string): Promise<{ fingerprint: FileFingerprint; leaves: Buffer }> {
+/** The device and inode a file must still have: the one registered, however its path is reached. */
+export interface SameInode {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * What a file looks like now, with its piece hashes (the leaves of its root).
+ * With `inode`, only that very file is read: a path that now leads to
+ * another file (replaced, or a symlink pointed elsewhere) is refused.
+ */
+export async function hashFile(path: string, inode?: SameInode): Promise<{ fingerprint: FileFingerprint; leaves: Buffer }> {
   const hashedAt = Date.now();
-  const opened = await openRegularFile(path);
+  const opened = await openRegularFile(path, inode && ((stats) => stats.dev === inode.dev && stats.ino === inode.ino));
   if (!opened.ok) {
+    if (opened.problem === "changed") throw new PeerError("changed", `${path} is now another file than the one registered (replaced, or a symlink pointed elsewhere)`);
     if (opened.problem === "missing") throw new PeerError("missing", `no such file: ${path}`);
     if (opened.problem === "denied") throw new PeerError("unreadable", `permission denied: ${path}`);
     if (opened.problem === "not-a-file") throw new PeerError("not-a-file", `not a regular file: ${path}`);

@@ -8,6 +8,7 @@ import { PROTOCOL_VERSION } from "@p2p/shared";
 import { startControlServer, type ControlServer } from "../control/control-server.ts";
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import { OfferedFiles } from "../files/offered-files.ts";
+import { takeLock, type HeldLock } from "../files/pid-lock.ts";
 import { PieceMaps } from "../mini-server/piece-maps.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
 import { TOKEN_ERRORS } from "../tracker/access-token.ts";
@@ -54,12 +55,13 @@ export interface RunningPeer {
 export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const { home, log } = options;
   for (const note of await secureHome(home)) log(note);
+  const homeLock = await lockHome(home);
   const userMap = new UserMap(home.usersFile);
   const fileIndex = new FileIndex(home.filesFile);
   await Promise.all([userMap.load(), fileIndex.load()]);
   const saved = options.fresh ? null : await loadState(home.stateFile, log);
 
-  const stops: Array<() => Promise<void> | void> = [];
+  const stops: Array<() => Promise<void> | void> = [() => homeLock.release()];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
@@ -108,6 +110,14 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     await stopAll();
     throw error;
   }
+}
+
+/** One peer per home: two would both write its state and fight over its control socket. */
+async function lockHome(home: Home): Promise<HeldLock> {
+  const attempt = await takeLock(home.lockFile);
+  if ("held" in attempt) return attempt.held;
+  const who = attempt.holder ? ` (process ${attempt.holder.pid} on ${attempt.holder.host})` : "";
+  throw new PeerError("already-running", `a peer is already running with this home${who}; use another --home`, EXIT.failed);
 }
 
 async function startMiniServerOn(options: PeerOptions, files: OfferedFiles, pieceMaps: PieceMaps): Promise<MiniServer> {
