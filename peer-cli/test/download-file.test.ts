@@ -211,6 +211,18 @@ describe("sources that lie", () => {
     expect(result.sources.find((s) => s.user === "Liar")?.dropped).toMatch(/does not give the registered root/);
   });
 
+  it("announcing a map for a huge file is refused from its header, before the map is read", async () => {
+    const data = randomBytes(MiB);
+    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    // 32 TiB: two million piece hashes (64 MiB) if it were believed.
+    const huge = await fake({ size: 2 ** 45, claimedRoot: rootOf(data), leaves: Buffer.alloc(0), bytes: (_o, n) => randomBytes(n) }, "Huge");
+    const dropped: string[] = [];
+    const save = tempPath("not-huge.bin");
+    await downloadFile(directoryOf(data, [huge, honest!]), request(honest!, save, { onDrop: (r) => dropped.push(`${r.user}: ${r.dropped}`) }));
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+    expect(dropped).toEqual([expect.stringMatching(/^Huge: .* offers 35184372088832 bytes for .*, not the listed 1048576: another file, or a lie$/)]);
+  });
+
   it("alone with the true map but wrong bytes, fails at its first bad piece, not after the whole file", async () => {
     const data = randomBytes(16 * MiB);
     const liar = await startFakeSource({ size: data.length, claimedRoot: rootOf(data), leaves: leavesOf(data), bytes: (_o, n) => randomBytes(n) });
@@ -242,6 +254,19 @@ describe("sources that lie", () => {
       }),
       { numRuns: 12 },
     );
+  });
+});
+
+describe("a holder that trickles bytes", () => {
+  it("cannot hold a download back: its late pieces are fetched from the others", async () => {
+    const data = randomBytes(4 * MiB);
+    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    // The true map (so it proves itself), then one byte a second: each byte keeps the connection from looking stalled.
+    const trickler = await fake({ size: data.length, claimedRoot: rootOf(data), leaves: leavesOf(data), bytes: (o, n) => data.subarray(o, o + n), trickleMs: 1000 }, "Slowloris");
+    const save = tempPath("not-held.bin");
+    const result = await downloadFile(directoryOf(data, [trickler, honest!]), request(trickler, save));
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+    expect(result.sources.find((s) => s.user === "Honest")?.pieces).toBe(16);
   });
 });
 
