@@ -16,6 +16,7 @@ import { describe, expect, it } from "vitest";
 import { downloadFile, type DownloadRequest, type SourceDirectory } from "../src/download/download-file.ts";
 import { partPathOf } from "../src/download/part-file.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
+import { recheckFiles } from "../src/peer/recheck.ts";
 import type { MiniServerOptions } from "../src/mini-server/server.ts";
 import { startFakeSource, type FakeSourceAnswers } from "./fake-source.ts";
 import { peerError, rootOf, sha256, useSocketFixture } from "./helpers.ts";
@@ -92,6 +93,9 @@ describe("the part file belongs to one download", () => {
     expect(second.message).toContain("is already running");
 
     const result = await first;
+    // Checked on the way in: the next restart or reconnect need not hash it again.
+    const [again] = await recheckFiles([result.file]);
+    expect(again).toEqual({ file: result.file });
     const saved = await readFile(join(real, "film.bin"));
     expect(sha256(saved)).toBe(sha256(data));
     expect(result.file.root).toBe(rootOf(data));

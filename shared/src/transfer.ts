@@ -16,7 +16,7 @@
  *   a client may pipeline several. Any non-ok header ends the connection.
  */
 import { parseJsonObject } from "./json.ts";
-import { printable } from "./printable.ts";
+import { sanitizeProse } from "./printable.ts";
 import { checkPath, ProtocolFailure, type JsonObject } from "./validate.ts";
 
 /** 2: headers name files by content root (1: by whole-file SHA-256). */
@@ -173,7 +173,7 @@ function readTransferHeader(obj: JsonObject): TransferHeader {
   }
   if (isFailureStatus(status)) {
     // Another peer's words, shown to this peer's user: bounded and terminal-safe.
-    const message = typeof obj.message === "string" ? printable(obj.message.slice(0, 1000)) : status;
+    const message = typeof obj.message === "string" ? sanitizeProse(obj.message.slice(0, 1000)) : status;
     return { status, message };
   }
   throw new ProtocolFailure("bad-message", "the peer's reply has an unknown status");

@@ -3,7 +3,7 @@
  * that came from someone else (paths, names, reasons) is printed through
  * `printable`, so it cannot forge lines or drive the terminal; JSON is exact.
  */
-import { formatUserLine, printable, type FileListing } from "@p2p/shared";
+import { formatUserLine, printable, printableProse, type FileListing } from "@p2p/shared";
 import type { DownloadOutcome, RegisterOutcome, StatusOutcome, UnregisterOutcome, UsersOutcome } from "../control/protocol.ts";
 import { formatBytes } from "../format-bytes.ts";
 
@@ -46,7 +46,7 @@ export function printDownloaded(output: Output, outcome: DownloadOutcome): void 
   const saved = printable(outcome.saved);
   output.out(`saved ${saved} (${formatBytes(outcome.size)} from ${used.join(", ") || outcome.user} in ${outcome.seconds.toFixed(1)} s${rate}${resumed})`);
   if (outcome.registeredAs) output.out(`registered ${outcome.registeredAs} : ${saved}`);
-  else if (outcome.registerError) output.err(`warning: saved, but not registered: ${printable(outcome.registerError)}`);
+  else if (outcome.registerError) output.err(`warning: saved, but not registered: ${printableProse(outcome.registerError)}`);
   else output.err("note: saved, but not registered: this peer has no name yet (register a file first)");
 }
 
@@ -60,5 +60,5 @@ export function printStatus(output: Output, status: StatusOutcome): void {
 
 /** One error, each of its lines made terminal-safe. */
 export function printError(output: Output, message: string): void {
-  output.err(`error: ${message.split("\n").map(printable).join("\n")}`);
+  output.err(`error: ${printableProse(message)}`);
 }

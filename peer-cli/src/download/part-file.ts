@@ -11,6 +11,7 @@ import { checkDigest, expectArray, expectInteger, parseJsonObject } from "@p2p/s
 import { EXIT, PeerError } from "../errors.ts";
 import { writeFileAtomic } from "../files/atomic-write.ts";
 import { errnoCode } from "../files/errno.ts";
+import { racyWindowMs } from "../files/fingerprint.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { sideFile } from "../files/side-file.ts";
 import { readSmallFile } from "../files/read-small-file.ts";
@@ -218,7 +219,14 @@ export class PartFile {
       throw new PeerError("corrupt", `${path} was replaced while the download wrote it; nothing was saved`, EXIT.downloadFailed);
     }
     await place(path, save, force);
-    const placed = await lstat(save);
+    let placed = await lstat(save);
+    // Recorded as checked only once the clock has passed the file's last tick, so a restart need not hash it again.
+    const settle = Math.max(placed.mtimeMs, placed.ctimeMs) + racyWindowMs(placed) + 1 - Date.now();
+    if (settle > 0) {
+      await new Promise((resolve) => setTimeout(resolve, settle));
+      placed = await lstat(save);
+    }
+    const hashedAt = Date.now();
     if (placed.ino !== written.ino || placed.dev !== written.dev || placed.size !== this.map.size || placed.mtimeMs !== written.mtimeMs) {
       throw new PeerError("corrupt", `${save} changed right after it was saved; it is not registered`, EXIT.downloadFailed);
     }
@@ -231,7 +239,7 @@ export class PartFile {
       ino: placed.ino,
       mtimeMs: placed.mtimeMs,
       ctimeMs: placed.ctimeMs,
-      hashedAt: Date.now(),
+      hashedAt,
     };
   }
 
@@ -270,13 +278,19 @@ async function place(part: string, save: string, force: boolean): Promise<void> 
   }
 }
 
-/** A hard link never replaces an existing name; file systems without links fall back to a rename. */
+/**
+ * A hard link never replaces an existing name. Where file systems have no
+ * links, the name is first claimed with an exclusive create (which fails if
+ * it is taken) and the part renamed over that claim of ours.
+ */
 async function linkOrRename(part: string, save: string): Promise<void> {
   try {
     await link(part, save);
   } catch (error) {
     const code = errnoCode(error);
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw error;
+    const claim = await open(save, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
+    await claim.close();
     await rename(part, save);
     return;
   }

@@ -19,12 +19,15 @@ export interface FileFingerprint {
 }
 
 /**
- * File times tick coarsely (a clock tick, up to seconds on some file systems),
- * so a write in the same tick as the hash leaves every time unchanged. A file
- * whose times are this close to its hash is re-hashed on the next check, as
- * git does with "racily clean" files.
+ * File times tick coarsely, so a write in the same tick as the hash leaves
+ * every time unchanged. A file whose times are this close to its hash is
+ * re-hashed on the next check, as git does with "racily clean" files. Times
+ * with a fraction of a second come from a kernel clock that ticks at most
+ * every 10 ms; whole seconds may mean a file system that keeps 1–2 s.
  */
-const RACY_WINDOW_MS = 2000;
+export function racyWindowMs(times: { mtimeMs: number; ctimeMs: number }): number {
+  return times.mtimeMs % 1000 !== 0 || times.ctimeMs % 1000 !== 0 ? 20 : 2000;
+}
 
 /** The device and inode a file must still have: the one registered, however its path is reached. */
 export interface SameInode {
@@ -94,6 +97,6 @@ export function sameFile(
  * soon after a write that a later one could hide in the same tick.
  */
 export function stillValid(fingerprint: FileFingerprint, now: { size: number; dev: number; ino: number; mtimeMs: number; ctimeMs: number }): boolean {
-  const racy = Math.max(fingerprint.mtimeMs, fingerprint.ctimeMs) >= fingerprint.hashedAt - RACY_WINDOW_MS;
+  const racy = Math.max(fingerprint.mtimeMs, fingerprint.ctimeMs) >= fingerprint.hashedAt - racyWindowMs(fingerprint);
   return !racy && sameFile(fingerprint, now) && fingerprint.ctimeMs === now.ctimeMs;
 }

@@ -28,6 +28,9 @@ export interface HeldLock {
 /** The lock, or who holds it (undefined when the holder cannot be read). */
 export type LockAttempt = { held: HeldLock } | { holder: LockOwner | undefined };
 
+/** How long a lock taken over must stay ours before it counts. */
+const SETTLE_MS = 50;
+
 /** Tokens of the locks this process holds, to tell its own live locks from ones a crash left. */
 const held = new Set<string>();
 
@@ -36,6 +39,16 @@ export async function takeLock(path: string): Promise<LockAttempt> {
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await create(path, me)) {
       held.add(me.token);
+      // After a takeover, another taker may still be moving "the stale lock" aside: ours,
+      // by then. Such moves take microseconds; a lock that is still ours a moment later stays ours.
+      if (attempt > 0) {
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        const now = await readOwner(path);
+        if (now?.token !== me.token) {
+          held.delete(me.token);
+          return { holder: now };
+        }
+      }
       return { held: { path, release: () => release(path, me.token) } };
     }
     const holder = await readOwner(path);

@@ -23,6 +23,8 @@ export interface Home {
   stateFile: string;
   /** Held by the running peer: one peer per home. */
   lockFile: string;
+  /** Piece maps of offered content, kept across restarts. */
+  piecesDir: string;
 }
 
 /** The home from --home, $P2P_PEER_HOME or ~/.p2p-peer; a relative one is taken from `cwd`. */
@@ -39,6 +41,7 @@ export function resolveHome(option?: string, cwd = workingDirectory()): Home {
     filesFile: join(dir, "files.json"),
     stateFile: join(dir, "state.json"),
     lockFile: join(dir, "peer.lock"),
+    piecesDir: join(dir, "pieces"),
   };
 }
 

@@ -9,6 +9,7 @@ import { startControlServer, type ControlServer } from "../control/control-serve
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
 import { OfferedFiles } from "../files/offered-files.ts";
 import { takeLock, type HeldLock } from "../files/pid-lock.ts";
+import { PieceStore } from "../files/piece-store.ts";
 import { PieceMaps } from "../mini-server/piece-maps.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
 import { TOKEN_ERRORS } from "../tracker/access-token.ts";
@@ -67,7 +68,8 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   };
   try {
     const files = new OfferedFiles();
-    const pieceMaps = new PieceMaps();
+    const store = new PieceStore(home.piecesDir);
+    const pieceMaps = new PieceMaps({ store });
     const miniServer = await startMiniServerOn(options, files, pieceMaps);
     stops.push(() => miniServer.close());
     log(`mini-server listening on ${miniServer.address}`);
@@ -88,6 +90,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     });
     const announcer = new Announcer({ files, pieceMaps, tracker, stateFile: home.stateFile, log, ...(options.user ? { user: options.user } : {}) });
     if (saved) await announcer.restore(saved);
+    await store.keepOnly(announcer.files.list());
     const maps = new MapRefresh({ tracker, userMap, fileIndex, refreshSeconds: options.refreshSeconds, log });
 
     const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, maps, log });

@@ -7,7 +7,7 @@ import {
   PONG,
   ProtocolFailure,
   parseReplyEnvelope,
-  printable,
+  sanitizeProse,
   readResult,
   type RequestBody,
   type RequestType,
@@ -211,10 +211,10 @@ export class TrackerClient {
       id = typeof reply.id === "number" ? reply.id : null;
       settle = (p) => {
         if (reply.ok) p.accept(reply.result);
-        else p.reject(new PeerError(reply.error.code, printable(reply.error.message)));
+        else p.reject(new PeerError(reply.error.code, sanitizeProse(reply.error.message)));
       };
     } catch (error) {
-      this.options.log(`ignored a malformed message from the tracker: ${printable(errorMessage(error))}`);
+      this.options.log(`ignored a malformed message from the tracker: ${sanitizeProse(errorMessage(error))}`);
       return;
     }
     const pending = id === null ? undefined : this.pending.get(id);
@@ -225,7 +225,7 @@ export class TrackerClient {
       settle(pending);
     } catch (error) {
       const message = error instanceof ProtocolFailure ? error.message : errorMessage(error);
-      pending.reject(new PeerError("bad-reply", `the tracker's ${pending.type} reply is malformed: ${printable(message)}`));
+      pending.reject(new PeerError("bad-reply", `the tracker's ${pending.type} reply is malformed: ${sanitizeProse(message)}`));
     }
   }
 
