@@ -96,7 +96,8 @@ async function launchTracker(options: TrackerOptions): Promise<Tracker> {
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
   const state = options.stateDir ?? (await mkdtemp(join(tmpdir(), "p2p-tracker-")));
-  const vars = Object.entries({ P2P_TOKEN: "", ...options.vars }).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  // Probes stay on this machine, whatever address a peer may be seen at.
+  const vars = Object.entries({ P2P_TOKEN: "", PROBE_LOOPBACK_ONLY: "1", ...options.vars }).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const config = options.config ? ["--config", options.config] : [];
   const args = ["dev", ...config, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false", ...vars];
   const child = spawn(process.execPath, [WRANGLER, ...args], {

@@ -10,13 +10,14 @@ import {
   ProtocolFailure,
   parseRequest,
   type FileListing,
+  type ListedUser,
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
-  type UserAddress,
 } from "@p2p/shared";
 import { commands, type CommandContext } from "./commands.ts";
 import { readConnection, writeConnection, type Connection } from "./connection.ts";
+import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
 
@@ -31,10 +32,17 @@ const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 
 export class Tracker extends DurableObject {
   private readonly store: TrackerStore;
+  private readonly reachability: Reachability;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.store = new TrackerStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
+    const probeTimeout = Number(env.PROBE_TIMEOUT_MS);
+    this.reachability = new Reachability(() => ctx.getWebSockets(), {
+      ...DEFAULT_PROBE_LIMITS,
+      ...(Number.isFinite(probeTimeout) && probeTimeout > 0 ? { timeoutMs: probeTimeout } : {}),
+      loopbackOnly: env.PROBE_LOOPBACK_ONLY === "1",
+    });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // On every start, fresh or after eviction: users without a live socket are ghosts.
     this.store.dropUsersExcept(this.liveUsers());
@@ -90,6 +98,8 @@ export class Tracker extends DurableObject {
         ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}`
         : JSON.stringify(reply),
     );
+    // After the hello's answer: the probe's result follows when it is known.
+    if (reply.ok && parsed.ok && parsed.request.type === "hello") this.reachability.check(ws);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -110,8 +120,8 @@ export class Tracker extends DurableObject {
     return this.store.listFiles();
   }
 
-  listUsers(): UserAddress[] {
-    return this.store.listUsers();
+  listUsers(): ListedUser[] {
+    return this.reachability.listUsers(this.store);
   }
 
   private run(ws: WebSocket, connection: Connection, request: TrackerRequest): TrackerReply {
@@ -120,6 +130,7 @@ export class Tracker extends DurableObject {
       connection,
       save: (next) => writeConnection(ws, next),
       isLive: (conn) => this.liveConnections().has(conn),
+      usersJson: () => this.reachability.listUsersJson(this.store),
     };
     try {
       const handler = commands[request.type] as (ctx: CommandContext, req: TrackerRequest) => unknown;
@@ -134,6 +145,7 @@ export class Tracker extends DurableObject {
   /** Removes the socket's user and every file it offered. */
   private forget(ws: WebSocket): void {
     const connection = readConnection(ws);
+    if (connection) this.reachability.forget(connection.conn);
     if (connection?.user && this.store.holderOf(connection.user) === connection.conn) {
       this.store.dropUser(connection.user);
     }
