@@ -6,7 +6,7 @@
  */
 import { parseJsonObject } from "./json.ts";
 import { printable } from "./printable.ts";
-import { checkHost, checkPort, ProtocolFailure } from "./validate.ts";
+import { checkHost, checkPort, expectObject, ProtocolFailure } from "./validate.ts";
 
 /** true: the probe got this peer's answer; false: it could not reach it; null: not checked, or no telling. */
 export type Reachable = boolean | null;
@@ -37,7 +37,12 @@ const MAX_REPORT_LENGTH = 4096;
 /** Reads a pushed report, checked like any message from the tracker. */
 export function parseReachabilityReport(text: string): ReachabilityReport {
   if (text.length > MAX_REPORT_LENGTH) throw new ProtocolFailure("too-large", "the reachability report is too large");
-  const obj = parseJsonObject(text, "the reachability report");
+  return readReachabilityReport(parseJsonObject(text, "the reachability report"));
+}
+
+/** Checks a report already parsed from JSON (as the peer's control socket passes it on). */
+export function readReachabilityReport(value: unknown): ReachabilityReport {
+  const obj = expectObject(value, "a reachability report");
   if (obj.type !== "reachability") throw new ProtocolFailure("bad-message", "not a reachability report");
   const reachable = readReachable(obj.reachable);
   if (typeof obj.reason !== "string") throw new ProtocolFailure("bad-message", '"reason" must be a string');
