@@ -15,13 +15,15 @@ import {
   isObject,
   parseJsonObject,
   ProtocolFailure,
+  readReachabilityReport,
   readResult,
   type FileEntry,
   type FileListing,
   type JsonObject,
-  type UserAddress,
+  type ListedUser,
 } from "@p2p/shared";
 import type { SourceReport } from "../download/swarm.ts";
+import type { ReachabilityState } from "../peer/reachability.ts";
 import { isExitCode, isPeerErrorCode, type ExitCode, type PeerErrorCode } from "../errors.ts";
 
 export type ControlCommand =
@@ -50,7 +52,7 @@ export interface UnregisterOutcome {
 }
 
 export interface UsersOutcome {
-  users: UserAddress[];
+  users: ListedUser[];
   refreshedAt: string | null;
   file: string;
 }
@@ -62,6 +64,8 @@ export interface StatusOutcome {
   trackerConnected: boolean;
   miniServerPort: number;
   offered: number;
+  /** What the tracker found when it connected back; null until it has said. */
+  reachability: ReachabilityState | null;
 }
 
 export interface DownloadOutcome {
@@ -203,6 +207,10 @@ const outcomeReaders: { [C in CommandName]: (value: unknown) => OutcomeMap[C] } 
       trackerConnected: obj.trackerConnected,
       miniServerPort: expectInteger(obj, "miniServerPort", 0, 65535),
       offered: count(obj, "offered"),
+      reachability: nullable(obj.reachability ?? null, (state) => {
+        const o = expectObject(state, "a reachability state");
+        return { report: readReachabilityReport(o.report), at: expectString(o, "at") };
+      }),
     };
   },
   download(value) {

@@ -8,7 +8,7 @@
  */
 import { lstat, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { FileListing, UserAddress } from "@p2p/shared";
+import type { FileListing, Reachable, UserAddress } from "@p2p/shared";
 import { EXIT, PeerError, type PeerErrorCode } from "../errors.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { askSources, type Answers, type SourceAddress } from "./ask-sources.ts";
@@ -16,6 +16,7 @@ import { ensureSpace } from "./disk-space.ts";
 import { kindOf, PartFile, partPathOf } from "./part-file.ts";
 import { mapMismatch, type PieceMap } from "./piece-map.ts";
 import { lockSave } from "./save-lock.ts";
+import { reachableFirst, unreachableNote } from "./source-order.ts";
 import { Swarm, type SourceReport, type SwarmSource } from "./swarm.ts";
 import { writeFailure } from "./write-failure.ts";
 
@@ -44,10 +45,13 @@ export interface DownloadResult {
   refetched: number;
 }
 
+/** A user's address, and whether the tracker could connect to it (absent: not known). */
+export type KnownUser = UserAddress & { reachable?: Reachable };
+
 /** Where a download looks up sources; both are local caches, never the tracker. */
 export interface SourceDirectory {
-  lookup(user: string): UserAddress;
-  find(user: string): UserAddress | undefined;
+  lookup(user: string): KnownUser;
+  find(user: string): KnownUser | undefined;
   listing(user: string, path: string): FileListing | undefined;
   holders(root: string, size: number): FileListing[];
 }
@@ -80,8 +84,9 @@ export async function downloadFile(directory: SourceDirectory, request: Download
   let answers: Answers | undefined;
   try {
     await checkTarget(save, request.force);
-    answers = askSources(sourcesFor(directory, request, named, expected), { answerWithinMs: timing.answerWithinMs, ...(signal ? { signal } : {}) });
-    return await fetchInto(request, expected, answers);
+    const sources = sourcesFor(directory, request, named, expected);
+    answers = askSources(sources, { answerWithinMs: timing.answerWithinMs, ...(signal ? { signal } : {}) });
+    return await fetchInto(request, expected, answers, unreachableNote(sources));
   } finally {
     answers?.cancel();
     await lock.release();
@@ -97,8 +102,11 @@ async function checkTarget(save: string, force: boolean): Promise<void> {
   if (!force) throw failed("exists", `${save} already exists; use --force to overwrite it`);
 }
 
-/** The named user first, then every other holder of the same content (same size and root). */
-function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named: UserAddress, expected: FileListing): SourceAddress[] {
+/**
+ * The named user, then every other holder of the same content (same size and
+ * root), those the tracker could reach first.
+ */
+export function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named: KnownUser, expected: FileListing): SourceAddress[] {
   const { user, path } = request;
   const sources: SourceAddress[] = [{ ...named, path }];
   if (request.singleSource) return sources;
@@ -107,7 +115,7 @@ function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named:
     const address = directory.find(holder.user);
     if (address) sources.push({ ...address, path: holder.path });
   }
-  return sources;
+  return reachableFirst(sources);
 }
 
 /**
@@ -117,7 +125,7 @@ function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named:
  * source waits for another and no vote is taken, so neither a frozen holder
  * nor any number of fake ones can stop an honest source.
  */
-async function fetchInto(request: DownloadRequest, expected: FileListing, answers: Answers): Promise<DownloadResult> {
+async function fetchInto(request: DownloadRequest, expected: FileListing, answers: Answers, note: string): Promise<DownloadResult> {
   const { user, path, save, signal } = request;
   const dropped: SourceReport[] = [];
   const drop = (report: SourceReport) => {
@@ -150,8 +158,8 @@ async function fetchInto(request: DownloadRequest, expected: FileListing, answer
     throw aborted();
   }
   if (!first) {
-    if (namedFailure && dropped.length === 1) throw failed(namedFailure.code, `cannot download ${path} from ${user}: ${namedFailure.message}`);
-    throw failed(namedFailure?.code ?? "no-source", `no source can deliver ${path}: ${dropped.map((d) => `${d.user}: ${d.dropped}`).join("; ")}`);
+    if (namedFailure && dropped.length === 1) throw failed(namedFailure.code, `cannot download ${path} from ${user}: ${namedFailure.message}${note}`);
+    throw failed(namedFailure?.code ?? "no-source", `no source can deliver ${path}: ${dropped.map((d) => `${d.user}: ${d.dropped}`).join("; ")}${note}`);
   }
   const { map } = first;
 

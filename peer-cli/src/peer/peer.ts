@@ -19,6 +19,7 @@ import type { Announcer } from "./announcer.ts";
 import type { FileIndex } from "./file-index.ts";
 import type { Home } from "./home.ts";
 import type { MapRefresh } from "./map-refresh.ts";
+import type { Reachability } from "./reachability.ts";
 import { registerFiles, unregisterFiles } from "./registration.ts";
 import type { UserMap } from "./user-map.ts";
 
@@ -32,6 +33,7 @@ export interface PeerParts {
   userMap: UserMap;
   fileIndex: FileIndex;
   maps: MapRefresh;
+  reachability: Reachability;
   log: (line: string) => void;
 }
 
@@ -83,7 +85,7 @@ export class Peer {
   }
 
   status(): StatusOutcome {
-    const { home, trackerUrl, tracker, miniServer, announcer } = this.#parts;
+    const { home, trackerUrl, tracker, miniServer, announcer, reachability } = this.#parts;
     return {
       user: announcer.name,
       home: home.dir,
@@ -91,6 +93,7 @@ export class Peer {
       trackerConnected: tracker.connected,
       miniServerPort: miniServer.port,
       offered: announcer.files.size,
+      reachability: reachability.state,
     };
   }
 

@@ -17,6 +17,7 @@ import { FileIndex } from "./file-index.ts";
 import { secureHome, type Home } from "./home.ts";
 import { MapRefresh } from "./map-refresh.ts";
 import { Peer } from "./peer.ts";
+import { Reachability } from "./reachability.ts";
 import { loadState } from "./saved-state.ts";
 import { UserMap } from "./user-map.ts";
 
@@ -69,6 +70,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     const miniServer = await startMiniServerOn(options, files, pieceMaps);
     stops.push(() => miniServer.close());
     log(`mini-server listening on ${miniServer.address}`);
+    const reachability = new Reachability(miniServer.port, log);
 
     // Runs on every (re)connection: hello, then the name and files, then fresh maps.
     const announce = async (): Promise<void> => {
@@ -82,13 +84,14 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       log,
       onConnected: announce,
       onReady: () => void announcer.flush(),
+      onReachability: (report) => reachability.update(report),
       ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
     });
     const announcer = new Announcer({ files, pieceMaps, tracker, stateFile: home.stateFile, log, ...(options.user ? { user: options.user } : {}) });
     if (saved) await announcer.restore(saved);
     const maps = new MapRefresh({ tracker, userMap, fileIndex, refreshSeconds: options.refreshSeconds, log });
 
-    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, maps, log });
+    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, maps, reachability, log });
     const control: ControlServer = await startControlServer(home.controlSocket, (request, emit, signal) => peer.handle(request, emit, signal));
     stops.push(() => control.close());
 
