@@ -60,6 +60,16 @@ export function printStatus(output: Output, status: StatusOutcome): void {
   output.out(`tracker:     ${printable(status.tracker)} (${status.trackerConnected ? "connected" : "unreachable, retrying"})`);
   output.out(`mini-server: port ${status.miniServerPort}`);
   output.out(`reachable:   ${reachabilityLine(status)}`);
+  const map = status.portMapping;
+  if (map !== null) {
+    output.out(
+      `port map:    ${
+        "error" in map
+          ? `failed: ${printable(map.error)}`
+          : `${map.protocol}, router ${printable(map.gateway)} forwards ${printable(formatAddress(map.externalHost, map.externalPort))} to port ${status.miniServerPort}`
+      }`,
+    );
+  }
   output.out(`offering:    ${status.offered} files`);
   output.out(`home:        ${printable(status.home)}`);
 }

@@ -15,6 +15,7 @@ import { downloadFile, type SourceDirectory } from "../download/download-file.ts
 import type { OfferedFile } from "../files/offered-files.ts";
 import type { MiniServer } from "../mini-server/server.ts";
 import type { TrackerClient } from "../tracker/tracker-client.ts";
+import type { Advertised } from "./advertised-address.ts";
 import type { Announcer } from "./announcer.ts";
 import type { FileIndex } from "./file-index.ts";
 import type { Home } from "./home.ts";
@@ -34,6 +35,7 @@ export interface PeerParts {
   fileIndex: FileIndex;
   maps: MapRefresh;
   reachability: Reachability;
+  advertised: Advertised;
   log: (line: string) => void;
 }
 
@@ -85,7 +87,8 @@ export class Peer {
   }
 
   status(): StatusOutcome {
-    const { home, trackerUrl, tracker, miniServer, announcer, reachability } = this.#parts;
+    const { home, trackerUrl, tracker, miniServer, announcer, reachability, advertised } = this.#parts;
+    const { mapping, mapError } = advertised;
     return {
       user: announcer.name,
       home: home.dir,
@@ -94,6 +97,11 @@ export class Peer {
       miniServerPort: miniServer.port,
       offered: announcer.files.size,
       reachability: reachability.state,
+      portMapping: mapping
+        ? { protocol: mapping.protocol, gateway: mapping.gateway, externalHost: mapping.externalHost, externalPort: mapping.externalPort, leaseSeconds: mapping.leaseSeconds }
+        : mapError !== null
+          ? { error: mapError }
+          : null,
     };
   }
 

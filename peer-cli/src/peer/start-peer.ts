@@ -12,6 +12,7 @@ import { PieceMaps } from "../mini-server/piece-maps.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
 import { TOKEN_ERRORS } from "../tracker/access-token.ts";
 import { TrackerClient } from "../tracker/tracker-client.ts";
+import { advertisedAddress, type PortMapRequest } from "./advertised-address.ts";
 import { Announcer } from "./announcer.ts";
 import { FileIndex } from "./file-index.ts";
 import { secureHome, type Home } from "./home.ts";
@@ -32,6 +33,8 @@ export interface PeerOptions {
   bind?: string;
   /** Address advertised to other peers instead of the one the tracker sees. */
   host?: string;
+  /** Ask the router to forward a public port to the mini-server (--port-map). */
+  portMap?: PortMapRequest;
   /** Claims this name on start, before any file is registered. */
   user?: string;
   /** Forget what an earlier run of this home offered. */
@@ -71,10 +74,13 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     stops.push(() => miniServer.close());
     log(`mini-server listening on ${miniServer.address}`);
     const reachability = new Reachability(miniServer.port, log);
+    const advertised = await advertisedAddress(miniServer.port, options.host, options.portMap, log);
+    const { mapping } = advertised;
+    if (mapping) stops.push(() => mapping.stop());
 
     // Runs on every (re)connection: hello, then the name and files, then fresh maps.
     const announce = async (): Promise<void> => {
-      await tracker.handshake("hello", { port: miniServer.port, protocol: PROTOCOL_VERSION, ...(options.host ? { host: options.host } : {}) });
+      await tracker.handshake("hello", { port: advertised.port, protocol: PROTOCOL_VERSION, ...(advertised.host ? { host: advertised.host } : {}) });
       await announcer.reclaim();
       await maps.duringHandshake();
     };
@@ -91,7 +97,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     if (saved) await announcer.restore(saved);
     const maps = new MapRefresh({ tracker, userMap, fileIndex, refreshSeconds: options.refreshSeconds, log });
 
-    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, maps, reachability, log });
+    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, maps, reachability, advertised, log });
     const control: ControlServer = await startControlServer(home.controlSocket, (request, emit, signal) => peer.handle(request, emit, signal));
     stops.push(() => control.close());
 
