@@ -13,6 +13,9 @@ export interface ProbeOutcome {
   reason: string;
 }
 
+/** How long to wait for a closed probe socket to finish closing before its slot is given on. */
+const CLOSE_WAIT_MS = 1000;
+
 export async function probe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
   const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
   let socket: Socket | undefined;
@@ -47,9 +50,17 @@ export async function probe(host: string, port: number, timeoutMs: number): Prom
     return await Promise.race([exchange().catch(() => ({ reachable: false, reason: "the connection failed" })), deadline]);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
-    // Closed, answered or not, before the slot is given to the next probe (the platform allows 6 connections).
-    await socket?.close().catch(() => {});
+    // Closed, answered or not, before the slot is given to the next probe (the platform allows 6
+    // connections); bounded, so a close that never completes cannot hold the slot for good.
+    if (socket) await closeWithin(socket, CLOSE_WAIT_MS);
   }
+}
+
+/** A pending timer keeps the object awake, so the wait's timer goes as soon as the close is done. */
+async function closeWithin(socket: Socket, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([socket.close().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  if (timer !== undefined) clearTimeout(timer);
 }
 
 /** The first line of the stream without its newline, or null if it ends (or grows too long) first. */
