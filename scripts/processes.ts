@@ -149,6 +149,8 @@ export interface PeerProcess {
   /** Runs a command from another working directory. */
   runIn(cwd: string, ...args: string[]): Promise<RunResult>;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** The mini-server's port, from the peer's log. */
+  miniServerPort(): number;
 }
 
 /**
@@ -192,6 +194,7 @@ export async function startPeer(
     run: (...args) => runPeerCli(args, { ...options.env, P2P_PEER_HOME: home }, undefined, bin),
     runIn: (cwd, ...args) => runPeerCli(args, { ...options.env, P2P_PEER_HOME: home }, cwd, bin),
     kill: (signal = "SIGTERM") => stopProcess(child, signal),
+    miniServerPort: () => Number(/mini-server listening on \S*:(\d+)/.exec(output.text())?.[1]),
   };
 }
 

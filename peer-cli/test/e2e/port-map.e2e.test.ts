@@ -22,7 +22,6 @@ const router = async (options: Parameters<typeof startFakeRouter>[0]): Promise<F
   return fake;
 };
 const ssdpOf = (fake: FakeRouter) => ({ P2P_TEST_SSDP: `${fake.ssdp.host}:${fake.ssdp.port}` });
-const portOf = (peer: PeerProcess): number => Number(/mini-server listening on [^\s]*:(\d+)/.exec(peer.logs())?.[1]);
 
 beforeAll(async () => {
   dir = await makeTempDir("p2p-portmap-");
@@ -42,7 +41,7 @@ describe("start --port-map", () => {
     const fake = await router({ externalAddress: "127.0.0.1" });
     const peer = await startPeer("Mapped", tracker.url, dir, { args: ["--user", "Mapped", "--port-map"], env: ssdpOf(fake) });
     started.push(peer);
-    const port = portOf(peer);
+    const port = peer.miniServerPort();
     expect(peer.logs()).toContain(`port mapping: the router at 127.0.0.1 (UPnP) forwards public port ${port} at 127.0.0.1 to this mini-server's port ${port}`);
     expect(fake.mappings.get(port)).toMatchObject({ internalClient: "127.0.0.1", internalPort: port });
 

@@ -21,7 +21,6 @@ const start = async (...args: Parameters<typeof startPeer>): Promise<PeerProcess
   return peer;
 };
 
-const portOf = (peer: PeerProcess): number => Number(/mini-server listening on [^\s]*:(\d+)/.exec(peer.logs())?.[1]);
 
 beforeAll(async () => {
   dir = await makeTempDir("p2p-reach-");
@@ -43,20 +42,20 @@ describe("reachability", () => {
     await waitFor("Reach to hear from the tracker", () => reach.logs().includes("reachable: the tracker connected to this peer's mini-server"));
     const status = await reach.run("status");
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(new RegExp(`reachable: +yes, at 127\\.0\\.0\\.1:${portOf(reach)}`));
+    expect(status.stdout).toMatch(new RegExp(`reachable: +yes, at 127\\.0\\.0\\.1:${reach.miniServerPort()}`));
     const json = JSON.parse((await reach.run("status", "--json")).stdout);
-    expect(json.reachability.report).toMatchObject({ reachable: true, host: "127.0.0.1", port: portOf(reach) });
+    expect(json.reachability.report).toMatchObject({ reachable: true, host: "127.0.0.1", port: reach.miniServerPort() });
   });
 
   it("tells a peer it could not reach plainly, with what to do, and that its advertised address was not checked", async () => {
     await waitFor("Lan to hear from the tracker", () => lan.logs().includes("NOT reachable"));
-    expect(lan.logs()).toContain(`the tracker could not connect to this peer's mini-server at 127.0.0.1:${portOf(lan)}`);
+    expect(lan.logs()).toContain(`the tracker could not connect to this peer's mini-server at 127.0.0.1:${lan.miniServerPort()}`);
     expect(lan.logs()).toContain("--port-map");
     expect(lan.logs()).toContain("The address other peers are given, 127.0.0.2, was not checked");
     const status = await lan.run("status");
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/reachable: +NO/);
-    expect(status.stdout).toContain(`forward TCP port ${portOf(lan)}`);
+    expect(status.stdout).toContain(`forward TCP port ${lan.miniServerPort()}`);
   });
 
   it("lists reachability in users --json and list-users, while users.txt keeps its line format", async () => {
@@ -65,12 +64,12 @@ describe("reachability", () => {
       return parsed.users.length === 2 && parsed.users.every((u) => u.reachable !== null) && parsed.users;
     });
     expect(users).toEqual([
-      { user: "Lan", host: "127.0.0.2", port: portOf(lan), reachable: false },
-      { user: "Reach", host: "127.0.0.1", port: portOf(reach), reachable: true },
+      { user: "Lan", host: "127.0.0.2", port: lan.miniServerPort(), reachable: false },
+      { user: "Reach", host: "127.0.0.1", port: reach.miniServerPort(), reachable: true },
     ]);
-    expect(await readFile(join(reach.home, "users.txt"), "utf8")).toBe(`Lan – 127.0.0.2:${portOf(lan)}\nReach – 127.0.0.1:${portOf(reach)}\n`);
+    expect(await readFile(join(reach.home, "users.txt"), "utf8")).toBe(`Lan – 127.0.0.2:${lan.miniServerPort()}\nReach – 127.0.0.1:${reach.miniServerPort()}\n`);
     const plain = await reach.run("users");
-    expect(plain.stdout).toBe(`Lan – 127.0.0.2:${portOf(lan)}\nReach – 127.0.0.1:${portOf(reach)}\n`);
+    expect(plain.stdout).toBe(`Lan – 127.0.0.2:${lan.miniServerPort()}\nReach – 127.0.0.1:${reach.miniServerPort()}\n`);
     expect(plain.stderr).toContain("the tracker could not connect to Lan");
   });
 
