@@ -52,7 +52,8 @@ describe("a tracker restart", () => {
     const fb = await makeFile("rb.bin");
     expect((await a!.run("register", "RA", fa)).code).toBe(0);
     expect((await b!.run("register", "RB", fb)).code).toBe(0);
-    await waitFor("C to see B", async () => (await readFile(join(c!.home, "users.txt"), "utf8")).includes("RB – "));
+    // B's file, not only its name (claimed at start), must be in C's maps before the tracker goes.
+    await waitFor("C to see B's file", async () => (await readFile(join(c!.home, "files.json"), "utf8")).includes(JSON.stringify(fb)));
 
     await tracker.stop();
     // While the tracker is down: tracker commands fail at once, downloads still work.
