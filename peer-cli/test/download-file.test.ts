@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { pieceSizeFor, type FileListing, type UserAddress } from "@p2p/shared";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { downloadFile, type DownloadRequest, type SourceDirectory } from "../src/download/download-file.ts";
+import { downloadFile, sourcesFor, type DownloadRequest, type KnownUser, type SourceDirectory } from "../src/download/download-file.ts";
 import { partPathOf } from "../src/download/part-file.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
 import { recheckFiles } from "../src/peer/recheck.ts";
@@ -370,5 +370,50 @@ describe.skipIf(!canMount)("a small disk", () => {
     const error = await peerError(downloadFile(directoryOf(data, [source!]), request(source!, join(disk!, "ro.bin"))));
     expect(error.code).toBe("unwritable");
     expect(error.message).toContain("the file system is read-only");
+  });
+});
+
+describe("sources the tracker could not connect to", () => {
+  const data = Buffer.from("reachable first");
+  const listing = (user: string): FileListing => ({ user, path: `/srv/${user}.txt`, size: data.length, root: rootOf(data) });
+  const directoryWith = (users: readonly KnownUser[]): SourceDirectory => ({
+    lookup: (user) => users.find((u) => u.user === user)!,
+    find: (user) => users.find((u) => u.user === user),
+    listing: (user) => listing(user),
+    holders: () => users.map((u) => listing(u.user)),
+  });
+  /** Who a download of Named's file asks, in order, when Named is `named` as the tracker saw it. */
+  const order = (named: boolean | null) => {
+    const users: KnownUser[] = [
+      { user: "Named", host: HOST, port: 1001, reachable: named },
+      { user: "Blocked", host: HOST, port: 1002, reachable: false },
+      { user: "Unchecked", host: HOST, port: 1003, reachable: null },
+      { user: "Open", host: HOST, port: 1004, reachable: true },
+    ];
+    const holder = { user: "Named", port: 1001, path: "/srv/Named.txt" };
+    return sourcesFor(directoryWith(users), request(holder, "/tmp/x"), users[0]!, listing("Named")).map((s) => s.user);
+  };
+
+  it("are asked after those it reached and those it has not checked, the named one too, and none is left out", () => {
+    expect(order(false)).toEqual(["Open", "Unchecked", "Named", "Blocked"]);
+  });
+
+  it("leave the named source first when the tracker reached it", () => {
+    expect(order(true)).toEqual(["Named", "Open", "Unchecked", "Blocked"]);
+  });
+
+  it("make a failed download say the tracker could not connect to them either", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, HOST, () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const alone: KnownUser = { user: "Behind", host: HOST, port: closed, reachable: false };
+    const lonely = directoryWith([alone]);
+    const error = await peerError(downloadFile(lonely, request({ user: "Behind", port: closed, path: "/srv/Behind.txt" }, tempPath("behind.txt"))));
+    expect(error.exitCode).toBe(5);
+    expect(error.message).toContain(`cannot download /srv/Behind.txt from Behind`);
+    expect(error.message).toContain("the tracker could not connect to Behind's mini-server either");
   });
 });

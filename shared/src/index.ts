@@ -8,3 +8,4 @@ export * from "./users-file.ts";
 export * from "./transfer.ts";
 export * from "./json.ts";
 export * from "./printable.ts";
+export * from "./reachability.ts";

@@ -29,6 +29,11 @@ export interface UserAddress {
   port: number;
 }
 
+/** A user as list-users lists it; `reachable` is what the tracker's probe found (reachability.ts). */
+export interface ListedUser extends UserAddress {
+  reachable: boolean | null;
+}
+
 /**
  * The protocol generation. 2: files are named by their content root (1 named
  * them by the whole-file SHA-256). Peers say it in `hello`; a tracker refuses
@@ -118,7 +123,7 @@ export interface ListFilesResult {
 }
 
 export interface ListUsersResult {
-  users: UserAddress[];
+  users: ListedUser[];
 }
 
 export interface ResultMap {

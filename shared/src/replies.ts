@@ -2,6 +2,7 @@
 import { isErrorCode } from "./errors.ts";
 import { parseJsonObject } from "./json.ts";
 import { MAX_REPLY_BYTES } from "./limits.ts";
+import { readReachable } from "./reachability.ts";
 import { PROTOCOL_VERSION, type RequestId, type RequestType, type ResultMap, type TrackerReply } from "./protocol.ts";
 import {
   ProtocolFailure,
@@ -72,7 +73,7 @@ const readers: { [T in RequestType]: ResultReader<T> } = {
     return {
       users: expectArray(obj, "users").map((entry) => {
         const e = expectObject(entry, "a user");
-        return { user: checkUserName(e.user), host: checkHost(expectString(e, "host")), port: checkPort(e.port) };
+        return { user: checkUserName(e.user), host: checkHost(expectString(e, "host")), port: checkPort(e.port), reachable: readReachable(e.reachable) };
       }),
     };
   },

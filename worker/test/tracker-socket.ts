@@ -1,10 +1,22 @@
 /** A test peer: a real WebSocket to the worker under test, inside workerd. */
 import { exports } from "cloudflare:workers";
-import { PROTOCOL_VERSION, type FileEntry, type RequestBody, type RequestType, type TrackerReply } from "@p2p/shared";
+import {
+  PROTOCOL_VERSION,
+  isReachabilityPush,
+  parseReachabilityReport,
+  type FileEntry,
+  type ReachabilityReport,
+  type RequestBody,
+  type RequestType,
+  type TrackerReply,
+} from "@p2p/shared";
 
 export class TrackerSocket {
   private readonly inbox: string[] = [];
   private readonly waiting: ((text: string) => void)[] = [];
+  /** Reachability reports the tracker pushed, kept apart from replies. */
+  private readonly reports: ReachabilityReport[] = [];
+  private readonly reportWaiters: ((report: ReachabilityReport) => void)[] = [];
   private nextId = 1;
   closed = false;
   /** The code the socket was closed with, once it is. */
@@ -16,6 +28,13 @@ export class TrackerSocket {
     this.ws = ws;
     ws.addEventListener("message", (event) => {
       const text = typeof event.data === "string" ? event.data : "<binary>";
+      if (isReachabilityPush(text)) {
+        const report = parseReachabilityReport(text);
+        const waiter = this.reportWaiters.shift();
+        if (waiter) waiter(report);
+        else this.reports.push(report);
+        return;
+      }
       const waiter = this.waiting.shift();
       if (waiter) waiter(text);
       else this.inbox.push(text);
@@ -62,6 +81,13 @@ export class TrackerSocket {
       }, ms);
       this.waiting.push(waiter);
     });
+  }
+
+  /** The next reachability report pushed to this socket. */
+  report(): Promise<ReachabilityReport> {
+    const report = this.reports.shift();
+    if (report !== undefined) return Promise.resolve(report);
+    return new Promise((resolve) => this.reportWaiters.push(resolve));
   }
 
   async raw(message: string | ArrayBuffer): Promise<TrackerReply> {

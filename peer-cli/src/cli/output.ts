@@ -3,9 +3,10 @@
  * that came from someone else (paths, names, reasons) is printed through
  * `printable`, so it cannot forge lines or drive the terminal; JSON is exact.
  */
-import { formatUserLine, printable, printableProse, type FileListing } from "@p2p/shared";
+import { formatAddress, formatUserLine, printable, printableProse, type FileListing } from "@p2p/shared";
 import type { DownloadOutcome, RegisterOutcome, StatusOutcome, UnregisterOutcome, UsersOutcome } from "../control/protocol.ts";
 import { formatBytes } from "../format-bytes.ts";
+import { describeReachability } from "../peer/reachability.ts";
 
 export interface Output {
   out: (line: string) => void;
@@ -27,6 +28,10 @@ export function printUsers(output: Output, outcome: UsersOutcome): void {
   for (const user of outcome.users) output.out(printable(formatUserLine(user)));
   if (outcome.users.length === 0) {
     output.err(outcome.refreshedAt ? "no users online" : "the user map has not been refreshed yet");
+  }
+  const unreachable = outcome.users.filter((u) => u.reachable === false).map((u) => printable(u.user));
+  if (unreachable.length > 0) {
+    output.err(`note: the tracker could not connect to ${unreachable.join(", ")}; downloads try them after the others`);
   }
 }
 
@@ -54,8 +59,28 @@ export function printStatus(output: Output, status: StatusOutcome): void {
   output.out(`user:        ${status.user ?? "(none yet: the first register names this peer)"}`);
   output.out(`tracker:     ${printable(status.tracker)} (${status.trackerConnected ? "connected" : "unreachable, retrying"})`);
   output.out(`mini-server: port ${status.miniServerPort}`);
+  output.out(`reachable:   ${reachabilityLine(status)}`);
+  const map = status.portMapping;
+  if (map !== null) {
+    output.out(
+      `port map:    ${
+        "error" in map
+          ? `failed: ${printable(map.error)}`
+          : `${map.protocol}, router ${printable(map.gateway)} forwards ${printable(formatAddress(map.externalHost, map.externalPort))} to port ${status.miniServerPort}`
+      }`,
+    );
+  }
   output.out(`offering:    ${status.offered} files`);
   output.out(`home:        ${printable(status.home)}`);
+}
+
+function reachabilityLine(status: StatusOutcome): string {
+  const state = status.reachability;
+  if (state === null) return status.trackerConnected ? "not checked yet (the tracker is checking)" : "not known (no tracker)";
+  const { report } = state;
+  const when = ` (checked ${new Date(state.at).toLocaleTimeString()})`;
+  if (report.reachable === true) return `yes, at ${printable(formatAddress(report.host, report.port))}${when}`;
+  return `${report.reachable === false ? "NO" : "not known"}${when}: ${printable(describeReachability(report, status.miniServerPort))}`;
 }
 
 /** One error, each of its lines made terminal-safe. */

@@ -6,7 +6,9 @@
 import {
   checkDigest,
   checkFileEntry,
+  checkHost,
   checkPath,
+  checkPort,
   checkUserName,
   expectArray,
   expectInteger,
@@ -15,13 +17,15 @@ import {
   isObject,
   parseJsonObject,
   ProtocolFailure,
+  readReachabilityReport,
   readResult,
   type FileEntry,
   type FileListing,
   type JsonObject,
-  type UserAddress,
+  type ListedUser,
 } from "@p2p/shared";
 import type { SourceReport } from "../download/swarm.ts";
+import type { ReachabilityState } from "../peer/reachability.ts";
 import { isExitCode, isPeerErrorCode, type ExitCode, type PeerErrorCode } from "../errors.ts";
 
 export type ControlCommand =
@@ -50,7 +54,7 @@ export interface UnregisterOutcome {
 }
 
 export interface UsersOutcome {
-  users: UserAddress[];
+  users: ListedUser[];
   refreshedAt: string | null;
   file: string;
 }
@@ -62,7 +66,15 @@ export interface StatusOutcome {
   trackerConnected: boolean;
   miniServerPort: number;
   offered: number;
+  /** What the tracker found when it connected back; null until it has said. */
+  reachability: ReachabilityState | null;
+  /** With --port-map: what the router forwards, or why it would not; null without. */
+  portMapping: PortMapState | null;
 }
+
+export type PortMapState =
+  | { protocol: "UPnP" | "NAT-PMP"; gateway: string; externalHost: string; externalPort: number; leaseSeconds: number }
+  | { error: string };
 
 export interface DownloadOutcome {
   user: string;
@@ -168,6 +180,19 @@ function readSourceReport(value: unknown): SourceReport {
   return { user: checkUserName(obj.user), pieces: count(obj, "pieces"), bytes: count(obj, "bytes"), ...(dropped === undefined ? {} : { dropped }) };
 }
 
+function readPortMapState(value: unknown): PortMapState {
+  const obj = expectObject(value, "a port mapping");
+  if (obj.error !== undefined) return { error: expectString(obj, "error") };
+  if (obj.protocol !== "UPnP" && obj.protocol !== "NAT-PMP") throw new ProtocolFailure("bad-message", '"protocol" must be UPnP or NAT-PMP');
+  return {
+    protocol: obj.protocol,
+    gateway: checkHost(obj.gateway),
+    externalHost: checkHost(obj.externalHost),
+    externalPort: checkPort(obj.externalPort),
+    leaseSeconds: count(obj, "leaseSeconds"),
+  };
+}
+
 /** Each command's result, checked before a one-shot command prints it. */
 const outcomeReaders: { [C in CommandName]: (value: unknown) => OutcomeMap[C] } = {
   register(value) {
@@ -203,6 +228,11 @@ const outcomeReaders: { [C in CommandName]: (value: unknown) => OutcomeMap[C] } 
       trackerConnected: obj.trackerConnected,
       miniServerPort: expectInteger(obj, "miniServerPort", 0, 65535),
       offered: count(obj, "offered"),
+      reachability: nullable(obj.reachability ?? null, (state) => {
+        const o = expectObject(state, "a reachability state");
+        return { report: readReachabilityReport(o.report), at: expectString(o, "at") };
+      }),
+      portMapping: nullable(obj.portMapping ?? null, readPortMapState),
     };
   },
   download(value) {

@@ -15,6 +15,8 @@ export interface SourceAddress {
   port: number;
   /** The file's path on that source. */
   path: string;
+  /** What the tracker found when it connected to this source (null: not checked). */
+  reachable?: boolean | null;
 }
 
 export type SourceAnswer = { ok: true; source: SwarmSource; map: PieceMap } | { ok: false; user: string; error: PeerError };

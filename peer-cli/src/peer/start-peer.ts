@@ -14,11 +14,13 @@ import { PieceMaps } from "../mini-server/piece-maps.ts";
 import { startMiniServer, type MiniServer } from "../mini-server/server.ts";
 import { TOKEN_ERRORS } from "../tracker/access-token.ts";
 import { TrackerClient } from "../tracker/tracker-client.ts";
+import { advertisedAddress, type PortMapRequest } from "./advertised-address.ts";
 import { Announcer } from "./announcer.ts";
 import { FileIndex } from "./file-index.ts";
 import { secureHome, type Home } from "./home.ts";
 import { MapRefresh } from "./map-refresh.ts";
 import { Peer } from "./peer.ts";
+import { Reachability } from "./reachability.ts";
 import { loadState } from "./saved-state.ts";
 import { UserMap } from "./user-map.ts";
 
@@ -33,6 +35,8 @@ export interface PeerOptions {
   bind?: string;
   /** Address advertised to other peers instead of the one the tracker sees. */
   host?: string;
+  /** Ask the router to forward a public port to the mini-server (--port-map). */
+  portMap?: PortMapRequest;
   /** Claims this name on start, before any file is registered. */
   user?: string;
   /** Forget what an earlier run of this home offered. */
@@ -73,10 +77,14 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     const miniServer = await startMiniServerOn(options, files, pieceMaps);
     stops.push(() => miniServer.close());
     log(`mini-server listening on ${miniServer.address}`);
+    const reachability = new Reachability(miniServer.port, log);
+    const advertised = await advertisedAddress(miniServer.port, options.host, options.portMap, log);
+    const { mapping } = advertised;
+    if (mapping) stops.push(() => mapping.stop());
 
     // Runs on every (re)connection: hello, then the name and files, then fresh maps.
     const announce = async (): Promise<void> => {
-      await tracker.handshake("hello", { port: miniServer.port, protocol: PROTOCOL_VERSION, ...(options.host ? { host: options.host } : {}) });
+      await tracker.handshake("hello", { port: advertised.port, protocol: PROTOCOL_VERSION, ...(advertised.host ? { host: advertised.host } : {}) });
       await announcer.reclaim();
       await maps.duringHandshake();
     };
@@ -86,6 +94,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       log,
       onConnected: announce,
       onReady: () => void announcer.flush(),
+      onReachability: (report) => reachability.update(report),
       ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
     });
     const announcer = new Announcer({ files, pieceMaps, tracker, stateFile: home.stateFile, log, ...(options.user ? { user: options.user } : {}) });
@@ -93,7 +102,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     await store.keepOnly(announcer.files.list());
     const maps = new MapRefresh({ tracker, userMap, fileIndex, refreshSeconds: options.refreshSeconds, log });
 
-    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, maps, log });
+    const peer = new Peer({ home, trackerUrl: options.tracker, refreshSeconds: options.refreshSeconds, tracker, miniServer, announcer, userMap, fileIndex, maps, reachability, advertised, log });
     const control: ControlServer = await startControlServer(home.controlSocket, (request, emit, signal) => peer.handle(request, emit, signal));
     stops.push(() => control.close());
 

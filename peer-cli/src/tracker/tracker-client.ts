@@ -6,10 +6,13 @@ import {
   PING,
   PONG,
   ProtocolFailure,
+  isReachabilityPush,
+  parseReachabilityReport,
   parseReplyEnvelope,
   sanitizeProse,
   readResult,
   type RequestBody,
+  type ReachabilityReport,
   type RequestType,
   type ResultMap,
 } from "@p2p/shared";
@@ -24,6 +27,8 @@ export interface TrackerClientOptions {
   onConnected: () => Promise<void>;
   /** Runs once requests are let through again, after onConnected. */
   onReady?: () => void;
+  /** The tracker's unasked report on whether others can reach this peer's mini-server. */
+  onReachability?: (report: ReachabilityReport) => void;
   log: (line: string) => void;
   requestTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -41,7 +46,8 @@ interface Pending {
 }
 
 export class TrackerClient {
-  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "token">> & Pick<TrackerClientOptions, "onReady" | "token">;
+  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "onReachability" | "token">> &
+    Pick<TrackerClientOptions, "onReady" | "onReachability" | "token">;
   private ws: WebSocket | null = null;
   /** Whether the current socket ever opened: one that never did may have been refused. */
   private opened = false;
@@ -204,6 +210,10 @@ export class TrackerClient {
       this.missedPongs = 0;
       return;
     }
+    if (isReachabilityPush(data)) {
+      this.onReachability(data);
+      return;
+    }
     let id: number | null;
     let settle: (pending: Pending) => void;
     try {
@@ -227,6 +237,17 @@ export class TrackerClient {
       const message = error instanceof ProtocolFailure ? error.message : errorMessage(error);
       pending.reject(new PeerError("bad-reply", `the tracker's ${pending.type} reply is malformed: ${sanitizeProse(message)}`));
     }
+  }
+
+  private onReachability(data: string): void {
+    let report: ReachabilityReport;
+    try {
+      report = parseReachabilityReport(data);
+    } catch (error) {
+      this.options.log(`ignored a malformed reachability report from the tracker: ${sanitizeProse(errorMessage(error))}`);
+      return;
+    }
+    this.options.onReachability?.(report);
   }
 
   private onClose(ws: WebSocket): void {

@@ -19,6 +19,8 @@ export interface CommandContext {
   save(connection: Connection): void;
   /** Whether the connection with this id still has an open socket. */
   isLive(conn: string): boolean;
+  /** `{"users":[…]}` with each user's reachability, as list-users answers. */
+  usersJson(): string;
 }
 
 type Handler<T extends RequestType> = (ctx: CommandContext, request: RequestOf<T>) => ResultMap[T] | Serialized;
@@ -65,7 +67,7 @@ export const commands: { [T in RequestType]: Handler<T> } = {
 
   "list-files": (ctx) => new Serialized(`{"files":${ctx.store.listFilesJson()}}`),
 
-  "list-users": (ctx) => new Serialized(`{"users":${ctx.store.listUsersJson()}}`),
+  "list-users": (ctx) => new Serialized(`{"users":${ctx.usersJson()}}`),
 };
 
 /** The last entry for a path wins, as if the entries were sent one by one. */

@@ -1,3 +1,5 @@
+import type { Reachable } from "@p2p/shared";
+
 /**
  * What the tracker knows about one socket, kept in the socket's attachment
  * so it survives hibernation together with the socket itself.
@@ -15,6 +17,8 @@ export interface Connection {
   user: string | null;
   /** When the socket was accepted (ms since the epoch): a heartbeat is not due before. */
   since: number;
+  /** What the last reachability probe found (reachability.ts); absent or null until one has. */
+  reachable?: Reachable;
 }
 
 export function readConnection(ws: WebSocket): Connection | null {

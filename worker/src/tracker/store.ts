@@ -15,7 +15,7 @@
  * The store also keeps the catalog within its budgets: each user's path
  * bytes, and the size of the whole listing.
  */
-import { ProtocolFailure, type FileEntry } from "@p2p/shared";
+import { ProtocolFailure, type FileEntry, type UserAddress } from "@p2p/shared";
 import type { Budgets } from "./budgets.ts";
 import { LISTING_ENVELOPE_BYTES, entrySize } from "./listing-size.ts";
 
@@ -83,6 +83,7 @@ export class TrackerStore {
   /** What every user's files add to the listing, together. */
   private catalogBytes = 0;
   /** The listings' JSON, kept until something changes. */
+  private usersList: UserAddress[] | null = null;
   private usersJson: string | null = null;
   private filesJson: string | null = null;
   private readonly pending: (() => void)[] = [];
@@ -263,14 +264,18 @@ export class TrackerStore {
     return this.filesJson;
   }
 
+  /** Every user, sorted by name: the same array until users change, so derived listings can be kept too. */
+  listUsers(): readonly UserAddress[] {
+    this.usersList ??= [...this.users.keys()].sort(byKey).flatMap((user) => {
+      const row = this.users.get(user);
+      return row ? [{ user, host: row.host, port: row.port }] : [];
+    });
+    return this.usersList;
+  }
+
   /** Every user as a JSON array, `[{user, host, port}, …]` sorted by user. Asked for far more often than users come and go. */
   listUsersJson(): string {
-    this.usersJson ??= JSON.stringify(
-      [...this.users.keys()].sort(byKey).map((user) => {
-        const { host, port } = this.users.get(user)!;
-        return { user, host, port };
-      }),
-    );
+    this.usersJson ??= JSON.stringify(this.listUsers());
     return this.usersJson;
   }
 
@@ -296,6 +301,7 @@ export class TrackerStore {
   }
 
   private usersChanged(): void {
+    this.usersList = null;
     this.usersJson = null;
   }
 

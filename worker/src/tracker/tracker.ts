@@ -22,6 +22,7 @@ import { budgetsFrom, type Budgets } from "./budgets.ts";
 import { commands, type CommandContext } from "./commands.ts";
 import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
 import { MessageBudget } from "./message-budget.ts";
+import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
 
@@ -40,6 +41,7 @@ export class Tracker extends DurableObject {
   private readonly messageBudget: MessageBudget;
   /** The one reply a socket gets when its budget runs dry; the message it answers was never read. */
   private readonly rateLimited: string;
+  private readonly reachability: Reachability;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -58,6 +60,12 @@ export class Tracker extends DurableObject {
       transaction: (fn) => ctx.storage.transactionSync(fn),
       budgets: this.budgets,
       onWriteFailure: (error) => this.storageFailed(error),
+    });
+    const probeTimeout = Number(env.PROBE_TIMEOUT_MS);
+    this.reachability = new Reachability(() => ctx.getWebSockets(), {
+      ...DEFAULT_PROBE_LIMITS,
+      ...(Number.isFinite(probeTimeout) && probeTimeout > 0 ? { timeoutMs: probeTimeout } : {}),
+      loopbackOnly: env.PROBE_LOOPBACK_ONLY === "1",
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // On every start, fresh or after eviction: users without a live socket are ghosts.
@@ -133,6 +141,8 @@ export class Tracker extends DurableObject {
         ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}`
         : JSON.stringify(reply),
     );
+    // After the hello's answer: the probe's result follows when it is known.
+    if (reply.ok && parsed.ok && parsed.request.type === "hello") this.reachability.check(ws);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -149,8 +159,9 @@ export class Tracker extends DurableObject {
     return this.store.listFilesJson();
   }
 
+  /** The users with what each one's probe found: `[{user, host, port, reachable}]`. */
   usersJson(): string {
-    return this.store.listUsersJson();
+    return this.reachability.listUsersJson(this.store);
   }
 
   private run(ws: WebSocket, connection: Connection, request: TrackerRequest): TrackerReply {
@@ -159,6 +170,7 @@ export class Tracker extends DurableObject {
       connection,
       save: (next) => writeConnection(ws, next),
       isLive: (conn) => this.ctx.getWebSockets(connTag(conn)).some(isOpen),
+      usersJson: () => this.reachability.listUsersJson(this.store),
     };
     try {
       const handler = commands[request.type] as (ctx: CommandContext, req: TrackerRequest) => unknown;
@@ -185,6 +197,7 @@ export class Tracker extends DurableObject {
   /** Removes the socket's user and every file it offered. */
   private forget(ws: WebSocket): void {
     const connection = readConnection(ws);
+    if (connection) this.reachability.forget(connection.conn);
     if (connection?.user && this.store.holderOf(connection.user) === connection.conn) {
       this.store.dropUser(connection.user);
     }
