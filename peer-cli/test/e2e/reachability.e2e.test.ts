@@ -5,37 +5,23 @@
  * advertises it, like a peer on a LAN the tracker cannot see into: the
  * tracker cannot reach it, says so, and others can still download from it.
  */
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { waitFor, type PeerProcess } from "../../../scripts/processes.ts";
+import { useWorld } from "./world.ts";
 
-let dir: string;
-let tracker: Tracker;
+const world = useWorld("p2p-reach-");
 let reach: PeerProcess;
 let lan: PeerProcess;
-const started: PeerProcess[] = [];
-const start = async (...args: Parameters<typeof startPeer>): Promise<PeerProcess> => {
-  const peer = await startPeer(...args);
-  started.push(peer);
-  return peer;
-};
 
 
 beforeAll(async () => {
-  dir = await makeTempDir("p2p-reach-");
-  tracker = await startTracker();
   [reach, lan] = await Promise.all([
-    start("Reach", tracker.url, dir, { args: ["--user", "Reach"] }),
-    start("Lan", tracker.url, dir, { args: ["--user", "Lan", "--bind", "127.0.0.2", "--host", "127.0.0.2"] }),
+    world.start("Reach", { args: ["--user", "Reach"] }),
+    world.start("Lan", { args: ["--user", "Lan", "--bind", "127.0.0.2", "--host", "127.0.0.2"] }),
   ]);
 }, 120_000);
-
-afterAll(async () => {
-  await Promise.all(started.map((peer) => peer.kill()));
-  await tracker?.stop();
-  await rm(dir, { recursive: true, force: true });
-}, 60_000);
 
 describe("reachability", () => {
   it("tells a peer the tracker reached that others can download from it, in its log and in status", async () => {
@@ -74,10 +60,10 @@ describe("reachability", () => {
   });
 
   it("still downloads from a peer the tracker could not reach: its view is not the whole network's", async () => {
-    const file = join(dir, "lan.txt");
+    const file = join(world.dir, "lan.txt");
     await writeFile(file, "served on the LAN\n");
     expect((await lan.run("register", "Lan", file)).code).toBe(0);
-    const saved = join(dir, "got", "lan.txt");
+    const saved = join(world.dir, "got", "lan.txt");
     const result = await reach.run("download", "Lan", file, saved);
     expect(result.code, result.stderr).toBe(0);
     expect(await readFile(saved, "utf8")).toBe("served on the LAN\n");
