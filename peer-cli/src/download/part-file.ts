@@ -27,6 +27,9 @@ export const statePathOf = (save: string): string => sideFile(save, ".part.json"
 /** Never through a symlink planted at the part file's name, never a FIFO's blocking open. */
 const PART_FLAGS = constants.O_RDWR | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
+/** Written bytes flushed in the background every this many, so the final sync is short. */
+const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
+
 /** A part state is the piece hashes of one file: far below this. */
 const MAX_STATE_BYTES = 256 * 1024 * 1024;
 
@@ -112,6 +115,9 @@ export class PartFile {
   readonly path: string;
   readonly map: PieceMap;
   private readonly handle: FileHandle;
+  /** Bytes written since the last background flush, and that flush while it runs. */
+  #unsynced = 0;
+  #syncing: Promise<void> | undefined;
 
   private constructor(save: string, map: PieceMap, handle: FileHandle) {
     this.save = save;
@@ -182,6 +188,13 @@ export class PartFile {
       const { bytesWritten } = await this.handle.write(data, written, data.length - written, index * this.map.pieceSize + written);
       written += bytesWritten;
     }
+    this.#unsynced += written;
+    // Flushed to disk as it goes, while the network is the limit, so the final sync has little left to do.
+    if (this.#unsynced >= SYNC_EVERY_BYTES && this.#syncing === undefined) {
+      this.#unsynced = 0;
+      this.#syncing = this.handle.datasync().finally(() => (this.#syncing = undefined));
+      this.#syncing.catch(() => {}); // a failure shows again at the final sync
+    }
   }
 
   async readPiece(index: number): Promise<Buffer> {
@@ -207,6 +220,7 @@ export class PartFile {
     const { path, save } = this;
     let written;
     try {
+      await this.#syncing?.catch(() => {});
       await this.handle.sync();
       written = await this.handle.stat();
     } catch (error) {
@@ -245,11 +259,13 @@ export class PartFile {
 
   /** Keeps what was verified for a later resume. */
   async suspend(): Promise<void> {
+    await this.#syncing?.catch(() => {});
     await this.handle.sync().catch(() => {});
     await this.handle.close().catch(() => {});
   }
 
   async discard(): Promise<void> {
+    await this.#syncing?.catch(() => {});
     await this.handle.close().catch(() => {});
     await rm(partPathOf(this.save), { force: true });
     await rm(statePathOf(this.save), { force: true });

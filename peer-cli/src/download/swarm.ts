@@ -3,7 +3,8 @@
  * source pulls the next piece when it has room, so faster sources get more.
  * Sources may join while the swarm runs (a holder whose piece map came late).
  * Near the end a source with nothing left to do may double up on a piece
- * another source is still fetching: once per source at any time, and again
+ * another source is still fetching (the ones it asked for last first): a
+ * window of pieces per source at any time, and again
  * whenever a piece is late (far slower than pieces have been taking), so
  * neither a slow source nor one that trickles bytes on purpose can hold the
  * download back; only sources that would otherwise sit idle do this. A source
@@ -117,9 +118,9 @@ export class Swarm {
     this.#reports.set(source, { user: source.user, pieces: 0, bytes: 0 });
     this.#alive.add(source);
     this.#outstanding.set(source, 0);
-    // Endgame doubling is bounded: one duplicate piece per source over the whole download.
-    this.#duplicatesLeft++;
     const lanes = Math.max(2, Math.min(16, Math.ceil(BYTES_IN_FLIGHT_PER_SOURCE / this.#map.pieceSize)));
+    // Endgame doubling is bounded: one window of pieces per source over the whole download.
+    this.#duplicatesLeft += lanes;
     for (let i = 0; i < lanes; i++) this.#lanes.push(this.#lane(source));
     this.#notify();
   }
@@ -206,10 +207,10 @@ export class Swarm {
     for (let piece = this.#queue.shift(); piece !== undefined; piece = this.#queue.shift()) {
       if (!this.#done[piece]) return piece;
     }
-    // Endgame: an idle source helps with a piece exactly one other source is still fetching.
-    if (this.#outstanding.get(source) !== 0) return undefined;
+    // Endgame: a source with room helps with a piece exactly one other source is still fetching,
+    // the most recently asked first: those wait longest in that source's queue.
     const lateBefore = performance.now() - this.#lateAfterMs();
-    for (const [piece, fetchers] of this.#fetching) {
+    for (const [piece, fetchers] of [...this.#fetching].reverse()) {
       if (this.#done[piece] || fetchers.size !== 1 || fetchers.has(source)) continue;
       if (this.#duplicatesLeft > 0) {
         this.#duplicatesLeft--;
