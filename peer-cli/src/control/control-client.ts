@@ -2,12 +2,17 @@
 import { createConnection } from "node:net";
 import { sanitizeProse } from "@p2p/shared";
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
-import type { Home } from "../peer/home.ts";
 import { readLines, writeLine } from "./json-lines.ts";
 import { parseControlReply, readOutcome, type ControlCommand, type ControlEvent, type OutcomeMap } from "./protocol.ts";
 
+/** Where a peer listens for commands: its home folder (for messages) and the socket in it. */
+export interface ControlAddress {
+  dir: string;
+  controlSocket: string;
+}
+
 export async function sendCommand<C extends ControlCommand>(
-  home: Home,
+  home: ControlAddress,
   command: C,
   onEvent?: (event: ControlEvent) => void,
 ): Promise<OutcomeMap[C["cmd"]]> {

@@ -18,6 +18,7 @@ import {
   parseJsonObject,
   ProtocolFailure,
   readReachabilityReport,
+  type ReachabilityReport,
   readResult,
   type FileEntry,
   type FileListing,
@@ -25,7 +26,6 @@ import {
   type ListedUser,
 } from "@p2p/shared";
 import type { SourceReport } from "../download/swarm.ts";
-import type { ReachabilityState } from "../peer/reachability.ts";
 import { isExitCode, isPeerErrorCode, type ExitCode, type PeerErrorCode } from "../errors.ts";
 
 export type ControlCommand =
@@ -57,6 +57,13 @@ export interface UsersOutcome {
   users: ListedUser[];
   refreshedAt: string | null;
   file: string;
+}
+
+/** What the tracker last found when it connected back to this peer, and when it said so. */
+export interface ReachabilityState {
+  report: ReachabilityReport;
+  /** When the report came (ISO 8601). */
+  at: string;
 }
 
 export interface StatusOutcome {

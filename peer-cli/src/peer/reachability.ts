@@ -4,12 +4,7 @@
  * `p2p-peer start` whenever it changes, and again by `status`.
  */
 import { formatAddress, type ReachabilityReport } from "@p2p/shared";
-
-export interface ReachabilityState {
-  report: ReachabilityReport;
-  /** When the report came (ISO 8601). */
-  at: string;
-}
+import type { ReachabilityState } from "../control/protocol.ts";
 
 export class Reachability {
   readonly #miniServerPort: number;
