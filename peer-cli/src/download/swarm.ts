@@ -189,9 +189,11 @@ export class Swarm {
     const fetchers = this.#fetching.get(piece);
     fetchers?.delete(source);
     if (fetchers?.size === 0) this.#fetching.delete(piece);
-    if (failed && !this.#done[piece] && !this.#fetching.has(piece)) {
+    if (!failed || this.#done[piece]) return;
+    // Counted even when an endgame duplicate already has it in flight: its bytes still come from elsewhere.
+    this.#refetched++;
+    if (!this.#fetching.has(piece)) {
       this.#queue.unshift(piece);
-      this.#refetched++;
       this.#notify();
     }
   }
