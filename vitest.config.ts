@@ -10,8 +10,16 @@ export default defineConfig({
       },
       {
         // An open tracker, even where a developer's .dev.vars sets an access token.
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" }, miniflare: { bindings: { P2P_TOKEN: "" } } })],
-        test: { name: "worker", include: ["worker/test/**/*.test.ts"] },
+        // Reachability probes give up after 0.5 s here, so tests of the timeout are quick, and never
+        // leave the machine, whatever address a test says a peer came from.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.jsonc" },
+            miniflare: { bindings: { P2P_TOKEN: "", PROBE_TIMEOUT_MS: "500", PROBE_LOOPBACK_ONLY: "1" } },
+          }),
+        ],
+        // Servers in Node for the probes to reach (worker/test/probe-targets.ts).
+        test: { name: "worker", include: ["worker/test/**/*.test.ts"], globalSetup: ["worker/test/probe-targets.ts"] },
       },
       {
         test: {

@@ -96,7 +96,8 @@ async function launchTracker(options: TrackerOptions): Promise<Tracker> {
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
   const state = options.stateDir ?? (await mkdtemp(join(tmpdir(), "p2p-tracker-")));
-  const vars = Object.entries({ P2P_TOKEN: "", ...options.vars }).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  // Probes stay on this machine, whatever address a peer may be seen at.
+  const vars = Object.entries({ P2P_TOKEN: "", PROBE_LOOPBACK_ONLY: "1", ...options.vars }).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const config = options.config ? ["--config", options.config] : [];
   const args = ["dev", ...config, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false", ...vars];
   const child = spawn(process.execPath, [WRANGLER, ...args], {
@@ -148,6 +149,8 @@ export interface PeerProcess {
   /** Runs a command from another working directory. */
   runIn(cwd: string, ...args: string[]): Promise<RunResult>;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** The mini-server's port, from the peer's log. */
+  miniServerPort(): number;
 }
 
 /**
@@ -191,6 +194,7 @@ export async function startPeer(
     run: (...args) => runPeerCli(args, { ...options.env, P2P_PEER_HOME: home }, undefined, bin),
     runIn: (cwd, ...args) => runPeerCli(args, { ...options.env, P2P_PEER_HOME: home }, cwd, bin),
     kill: (signal = "SIGTERM") => stopProcess(child, signal),
+    miniServerPort: () => Number(/mini-server listening on \S*:(\d+)/.exec(output.text())?.[1]),
   };
 }
 

@@ -2,6 +2,7 @@
  * A closed-loop WebSocket load generator: each client keeps exactly one
  * request outstanding and records the round-trip time of each.
  */
+import { isReachabilityPush } from "@p2p/shared";
 
 export class LoadClient {
   private readonly ws: WebSocket;
@@ -10,6 +11,8 @@ export class LoadClient {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.addEventListener("message", (event) => {
+      // The tracker's unasked reachability report answers no request.
+      if (typeof event.data === "string" && isReachabilityPush(event.data)) return;
       const waiting = this.waiting;
       this.waiting = null;
       waiting?.resolve(typeof event.data === "string" ? event.data : "");

@@ -58,6 +58,8 @@ export const PEER_ERROR_CODES = [
   "unreachable",
   "stalled",
   "truncated",
+  // the router (start --port-map)
+  "port-map-failed",
 ] as const;
 
 /**

@@ -13,9 +13,10 @@ import { join } from "node:path";
 import { pieceSizeFor, type FileListing, type UserAddress } from "@p2p/shared";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { downloadFile, type DownloadRequest, type SourceDirectory } from "../src/download/download-file.ts";
+import { downloadFile, sourcesFor, type DownloadRequest, type KnownUser, type SourceDirectory } from "../src/download/download-file.ts";
 import { partPathOf } from "../src/download/part-file.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
+import { recheckFiles } from "../src/peer/recheck.ts";
 import type { MiniServerOptions } from "../src/mini-server/server.ts";
 import { startFakeSource, type FakeSourceAnswers } from "./fake-source.ts";
 import { peerError, rootOf, sha256, useSocketFixture } from "./helpers.ts";
@@ -92,6 +93,9 @@ describe("the part file belongs to one download", () => {
     expect(second.message).toContain("is already running");
 
     const result = await first;
+    // Checked on the way in: the next restart or reconnect need not hash it again.
+    const [again] = await recheckFiles([result.file]);
+    expect(again).toEqual({ file: result.file });
     const saved = await readFile(join(real, "film.bin"));
     expect(sha256(saved)).toBe(sha256(data));
     expect(result.file.root).toBe(rootOf(data));
@@ -211,6 +215,18 @@ describe("sources that lie", () => {
     expect(result.sources.find((s) => s.user === "Liar")?.dropped).toMatch(/does not give the registered root/);
   });
 
+  it("announcing a map for a huge file is refused from its header, before the map is read", async () => {
+    const data = randomBytes(MiB);
+    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    // 32 TiB: two million piece hashes (64 MiB) if it were believed.
+    const huge = await fake({ size: 2 ** 45, claimedRoot: rootOf(data), leaves: Buffer.alloc(0), bytes: (_o, n) => randomBytes(n) }, "Huge");
+    const dropped: string[] = [];
+    const save = tempPath("not-huge.bin");
+    await downloadFile(directoryOf(data, [huge, honest!]), request(honest!, save, { onDrop: (r) => dropped.push(`${r.user}: ${r.dropped}`) }));
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+    expect(dropped).toEqual([expect.stringMatching(/^Huge: .* offers 35184372088832 bytes for .*, not the listed 1048576: another file, or a lie$/)]);
+  });
+
   it("alone with the true map but wrong bytes, fails at its first bad piece, not after the whole file", async () => {
     const data = randomBytes(16 * MiB);
     const liar = await startFakeSource({ size: data.length, claimedRoot: rootOf(data), leaves: leavesOf(data), bytes: (_o, n) => randomBytes(n) });
@@ -242,6 +258,19 @@ describe("sources that lie", () => {
       }),
       { numRuns: 12 },
     );
+  });
+});
+
+describe("a holder that trickles bytes", () => {
+  it("cannot hold a download back: its late pieces are fetched from the others", async () => {
+    const data = randomBytes(4 * MiB);
+    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    // The true map (so it proves itself), then one byte a second: each byte keeps the connection from looking stalled.
+    const trickler = await fake({ size: data.length, claimedRoot: rootOf(data), leaves: leavesOf(data), bytes: (o, n) => data.subarray(o, o + n), trickleMs: 1000 }, "Slowloris");
+    const save = tempPath("not-held.bin");
+    const result = await downloadFile(directoryOf(data, [trickler, honest!]), request(trickler, save));
+    expect(sha256(await readFile(save))).toBe(sha256(data));
+    expect(result.sources.find((s) => s.user === "Honest")?.pieces).toBe(16);
   });
 });
 
@@ -341,5 +370,50 @@ describe.skipIf(!canMount)("a small disk", () => {
     const error = await peerError(downloadFile(directoryOf(data, [source!]), request(source!, join(disk!, "ro.bin"))));
     expect(error.code).toBe("unwritable");
     expect(error.message).toContain("the file system is read-only");
+  });
+});
+
+describe("sources the tracker could not connect to", () => {
+  const data = Buffer.from("reachable first");
+  const listing = (user: string): FileListing => ({ user, path: `/srv/${user}.txt`, size: data.length, root: rootOf(data) });
+  const directoryWith = (users: readonly KnownUser[]): SourceDirectory => ({
+    lookup: (user) => users.find((u) => u.user === user)!,
+    find: (user) => users.find((u) => u.user === user),
+    listing: (user) => listing(user),
+    holders: () => users.map((u) => listing(u.user)),
+  });
+  /** Who a download of Named's file asks, in order, when Named is `named` as the tracker saw it. */
+  const order = (named: boolean | null) => {
+    const users: KnownUser[] = [
+      { user: "Named", host: HOST, port: 1001, reachable: named },
+      { user: "Blocked", host: HOST, port: 1002, reachable: false },
+      { user: "Unchecked", host: HOST, port: 1003, reachable: null },
+      { user: "Open", host: HOST, port: 1004, reachable: true },
+    ];
+    const holder = { user: "Named", port: 1001, path: "/srv/Named.txt" };
+    return sourcesFor(directoryWith(users), request(holder, "/tmp/x"), users[0]!, listing("Named")).map((s) => s.user);
+  };
+
+  it("are asked after those it reached and those it has not checked, the named one too, and none is left out", () => {
+    expect(order(false)).toEqual(["Open", "Unchecked", "Named", "Blocked"]);
+  });
+
+  it("leave the named source first when the tracker reached it", () => {
+    expect(order(true)).toEqual(["Named", "Open", "Unchecked", "Blocked"]);
+  });
+
+  it("make a failed download say the tracker could not connect to them either", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, HOST, () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const alone: KnownUser = { user: "Behind", host: HOST, port: closed, reachable: false };
+    const lonely = directoryWith([alone]);
+    const error = await peerError(downloadFile(lonely, request({ user: "Behind", port: closed, path: "/srv/Behind.txt" }, tempPath("behind.txt"))));
+    expect(error.exitCode).toBe(5);
+    expect(error.message).toContain(`cannot download /srv/Behind.txt from Behind`);
+    expect(error.message).toContain("the tracker could not connect to Behind's mini-server either");
   });
 });

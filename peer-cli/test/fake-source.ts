@@ -14,6 +14,8 @@ export interface FakeSourceAnswers {
   leaves: Buffer;
   /** The bytes it sends for a range. */
   bytes(offset: number, length: number): Buffer;
+  /** Sends range bodies one byte every this many ms (a slowloris), instead of at once. */
+  trickleMs?: number;
 }
 
 export interface FakeSource {
@@ -44,7 +46,17 @@ export async function startFakeSource(answers: FakeSourceAnswers, host = "127.0.
         } else if (request.op === "range") {
           ranges++;
           const header = { status: "ok", size: answers.size, root: answers.claimedRoot, offset: request.offset, length: request.length };
-          socket.write(Buffer.concat([Buffer.from(encodeLine(header)), answers.bytes(request.offset, request.length)]));
+          const body = answers.bytes(request.offset, request.length);
+          if (answers.trickleMs === undefined) socket.write(Buffer.concat([Buffer.from(encodeLine(header)), body]));
+          else {
+            socket.write(encodeLine(header));
+            let sent = 0;
+            const timer = setInterval(() => {
+              if (socket.destroyed || sent >= body.length) return clearInterval(timer);
+              socket.write(body.subarray(sent, ++sent));
+            }, answers.trickleMs);
+            socket.once("close", () => clearInterval(timer));
+          }
         } else socket.end(encodeLine({ status: "bad-request", message: "ranges only" }));
       }
     });

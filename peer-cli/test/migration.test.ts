@@ -32,7 +32,7 @@ describe("a state.json from before content roots", () => {
 
     const lines: string[] = [];
     const saved = await loadState(stateFile, (line) => lines.push(line));
-    expect(saved).toMatchObject({ user: "Old", files: [], stale: [path, expect.stringContaining("gone.bin")] });
+    expect(saved).toMatchObject({ user: "Old", files: [], stale: [{ path, dev: info.dev, ino: info.ino }, { path: expect.stringContaining("gone.bin") }] });
     const files = new OfferedFiles();
     const pieceMaps = new PieceMaps();
     const announcer = new Announcer({

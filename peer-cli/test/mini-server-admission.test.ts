@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import net from "node:net";
-import { encodeLine, parseTransferHeader, type TransferStatus, TRANSFER_PROTOCOL_VERSION } from "@p2p/shared";
+import { encodeLine, parseTransferHeader, probeLine, readProbeAnswer, type TransferStatus, TRANSFER_PROTOCOL_VERSION } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { SourceConnection } from "../src/download/source-connection.ts";
 import { PeerError } from "../src/errors.ts";
@@ -182,6 +182,30 @@ describe("a cap per client address", () => {
 
     expect((await downloadOnceLetIn(server.port, path)).length).toBe(1000);
     expect(lingering.closed).toBe(false);
+  });
+});
+
+describe("the tracker's probes", () => {
+  it("take a slot like any connection but give it back once answered, so they never lock out a download", async () => {
+    const files = new OfferedFiles();
+    const path = await offer(files, "file.bin", randomBytes(1000));
+    const server = await serve(files, { maxConnections: 1, idleGraceMs: 60_000 });
+
+    // A probe whose client reads the answer and then keeps its end open.
+    const socket = net.connect({ host: HOST, port: server.port, allowHalfOpen: true });
+    cleanups.push(() => void socket.destroy());
+    const nonce = randomBytes(16).toString("hex");
+    socket.write(probeLine(nonce));
+    const answer = await new Promise<string>((resolve) => {
+      let text = "";
+      socket.on("data", (chunk) => {
+        text += chunk;
+        if (text.includes("\n")) resolve(text.trimEnd());
+      });
+    });
+    expect(readProbeAnswer(answer, nonce)).toBe("answered");
+
+    expect((await downloadOnceLetIn(server.port, path)).length).toBe(1000);
   });
 });
 

@@ -2,7 +2,15 @@ import { createHash, randomBytes, type Hash } from "node:crypto";
 import { mkdir, rename, symlink, unlink, writeFile, appendFile } from "node:fs/promises";
 import net from "node:net";
 import { join } from "node:path";
-import { encodeLine, MAX_TRANSFER_HEADER_BYTES, parseTransferHeader, type TransferHeader, TRANSFER_PROTOCOL_VERSION } from "@p2p/shared";
+import {
+  encodeLine,
+  MAX_TRANSFER_HEADER_BYTES,
+  parseTransferHeader,
+  probeLine,
+  readProbeAnswer,
+  type TransferHeader,
+  TRANSFER_PROTOCOL_VERSION,
+} from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { fingerprintFile } from "../src/files/fingerprint.ts";
 import { OfferedFiles } from "../src/files/offered-files.ts";
@@ -276,6 +284,22 @@ describe("clients that stop reading", () => {
     // The count saw the stalled transfer's handle, so its falling to 0 means it was closed.
     expect(openWhileStalled).toBeGreaterThan(0);
     await eventually(() => openHandlesOn(path) === 0, "the server closed its file handle");
+  });
+});
+
+describe("the tracker's reachability probe", () => {
+  it("is answered with its nonce, and only that, before the server closes", async () => {
+    const server = await serve(new OfferedFiles());
+    const nonce = randomBytes(16).toString("hex");
+    const reply = await rawExchange(server.port, probeLine(nonce));
+    expect(reply.toString("utf8")).toBe(`${JSON.stringify({ status: "ok", probe: nonce })}\n`);
+    expect(readProbeAnswer(reply.toString("utf8").trimEnd(), nonce)).toBe("answered");
+  });
+
+  it("refuses a probe whose nonce is malformed", async () => {
+    const server = await serve(new OfferedFiles());
+    const header = onlyHeader(await rawExchange(server.port, encodeLine({ v: TRANSFER_PROTOCOL_VERSION, op: "probe", nonce: "../etc" })));
+    expect(header.status).toBe("bad-request");
   });
 });
 

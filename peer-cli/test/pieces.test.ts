@@ -572,7 +572,7 @@ describe("the downloader's hash check", () => {
     const map = await honestConnection.pieceMap(path);
     const liarConnection = await connect(await lyingServer(data.length, rootOf(data)));
     const save = tempPath("saved.bin");
-    const { part, have } = await PartFile.open(save, map, () => {});
+    const { part, have } = await PartFile.create(save, map);
     const dropped: SourceReport[] = [];
 
     // The liar comes first, so it is asked for every piece before the honest source gets any.

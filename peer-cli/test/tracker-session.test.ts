@@ -142,3 +142,26 @@ describe("the periodic refresh", () => {
     await eventually(async () => (await readFile(join(home, "users.txt"), "utf8").catch(() => null)) === "", "users.txt to be written");
   });
 });
+
+describe("reachability reports pushed by the tracker", () => {
+  it("reach the peer when well-formed; a malformed one is logged and ignored, and the connection goes on", async () => {
+    const tracker = await scripted();
+    const reports: unknown[] = [];
+    const logs: string[] = [];
+    const client = new TrackerClient({
+      url: tracker.url,
+      log: (line) => logs.push(line),
+      onConnected: async () => {},
+      onReachability: (report) => reports.push(report),
+    });
+    stops.push(() => client.stop());
+    await client.start();
+    const socket = tracker.sockets[0]!;
+    socket.send(JSON.stringify({ type: "reachability", reachable: "maybe", host: "127.0.0.1", port: 4000, reason: "x" }));
+    socket.send(JSON.stringify({ type: "reachability", reachable: false, host: "127.0.0.1", port: 4000, reason: "no answer within 3 s" }));
+    await eventually(() => reports.length === 1, "the well-formed report");
+    expect(reports).toEqual([{ type: "reachability", reachable: false, host: "127.0.0.1", port: 4000, reason: "no answer within 3 s" }]);
+    expect(logs.some((line) => line.startsWith("ignored a malformed reachability report from the tracker"))).toBe(true);
+    expect((await client.request("list-users", {})).users).toBeDefined();
+  });
+});

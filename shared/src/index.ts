@@ -10,3 +10,4 @@ export * from "./json.ts";
 export * from "./printable.ts";
 export * from "./paging.ts";
 export * from "./sync.ts";
+export * from "./reachability.ts";

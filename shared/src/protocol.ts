@@ -29,6 +29,11 @@ export interface UserAddress {
   port: number;
 }
 
+/** A user as list-users lists it; `reachable` is what the tracker's probe found (reachability.ts). */
+export interface ListedUser extends UserAddress {
+  reachable: boolean | null;
+}
+
 /**
  * The protocol generation. 2: files are named by their content root (1 named
  * them by the whole-file SHA-256). Peers say it in `hello`; a tracker refuses
@@ -157,7 +162,7 @@ export interface ListFilesResult {
 }
 
 export interface ListUsersResult {
-  users: UserAddress[];
+  users: ListedUser[];
   next?: string | null;
   version?: Version;
 }
@@ -170,15 +175,15 @@ export interface ListUsersResult {
 export interface ChangeSet {
   goneUsers: string[];
   goneFiles: { user: string; path: string }[];
-  /** Users that are new or have a new address. */
-  users: UserAddress[];
+  /** Users that are new, or have a new address or reachability. */
+  users: ListedUser[];
   /** Files that are new or have a new size or root. */
   files: FileListing[];
 }
 
 /** The first page of each listing; the rest follow with list-users and list-files from these cursors. */
 export interface Snapshot {
-  users: UserAddress[];
+  users: ListedUser[];
   usersNext: string | null;
   files: FileListing[];
   filesNext: string | null;

@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   type ChangeSet,
   type FileListing,
+  type ListedUser,
   type RequestId,
   type RequestType,
   type ResultMap,
@@ -15,6 +16,7 @@ import {
   type TrackerReply,
   type UserAddress,
 } from "./protocol.ts";
+import { readReachable } from "./reachability.ts";
 import { checkVersion } from "./sync.ts";
 import {
   ProtocolFailure,
@@ -78,7 +80,7 @@ const readers: { [T in RequestType]: ResultReader<T> } = {
   },
   "list-users": (value) => {
     const obj = expectObject(value, "a list-users result");
-    return { users: expectArray(obj, "users").map(readUser), ...readPaging(obj) };
+    return { users: expectArray(obj, "users").map(readListedUser), ...readPaging(obj) };
   },
   sync: (value) => readSync(expectObject(value, "a sync result")),
 };
@@ -91,6 +93,10 @@ function readListing(entry: unknown): FileListing {
 function readUser(entry: unknown): UserAddress {
   const e = expectObject(entry, "a user");
   return { user: checkUserName(e.user), host: checkHost(expectString(e, "host")), port: checkPort(e.port) };
+}
+
+function readListedUser(entry: unknown): ListedUser {
+  return { ...readUser(entry), reachable: readReachable(expectObject(entry, "a user").reachable) };
 }
 
 /** A cursor is the tracker's to read; here it is only kept within bounds. */
@@ -116,7 +122,7 @@ function readChanges(value: unknown): ChangeSet {
       const e = expectObject(entry, "a removed file");
       return { user: checkUserName(e.user), path: checkPath(e.path) };
     }),
-    users: expectArray(obj, "users").map(readUser),
+    users: expectArray(obj, "users").map(readListedUser),
     files: expectArray(obj, "files").map(readListing),
   };
 }
@@ -129,7 +135,7 @@ function readSync(obj: JsonObject): SyncResult {
   return {
     version,
     snapshot: {
-      users: expectArray(snapshot, "users").map(readUser),
+      users: expectArray(snapshot, "users").map(readListedUser),
       usersNext: readCursor(snapshot.usersNext, "usersNext"),
       files: expectArray(snapshot, "files").map(readListing),
       filesNext: readCursor(snapshot.filesNext, "filesNext"),

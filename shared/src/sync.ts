@@ -6,7 +6,7 @@
  * also what makes a snapshot read in pages while the catalog moves, then
  * brought up with the changes since the first page, exact.
  */
-import type { ChangeSet, FileListing, UserAddress, Version } from "./protocol.ts";
+import type { ChangeSet, FileListing, ListedUser, Version } from "./protocol.ts";
 import { ProtocolFailure } from "./validate.ts";
 
 const VERSION_PATTERN = /^([0-9a-z]{1,16})-(0|[1-9][0-9]{0,14})$/;
@@ -43,10 +43,10 @@ export interface Touched {
 }
 
 export class Catalog {
-  readonly #users = new Map<string, UserAddress>();
+  readonly #users = new Map<string, ListedUser>();
   readonly #files = new Map<string, Map<string, FileListing>>();
 
-  addUsers(users: readonly UserAddress[]): void {
+  addUsers(users: readonly ListedUser[]): void {
     for (const user of users) this.#users.set(user.user, user);
   }
 
@@ -77,7 +77,7 @@ export class Catalog {
   }
 
   /** Sorted by name, as the tracker lists them. */
-  userList(): UserAddress[] {
+  userList(): ListedUser[] {
     return [...this.#users.keys()].sort(byKey).map((user) => this.#users.get(user)!);
   }
 

@@ -14,9 +14,14 @@
  *   the tracker lists, and each piece against its hash in the map.
  *   After pieces and range the connection stays open for the next request, so
  *   a client may pipeline several. Any non-ok header ends the connection.
+ *
+ *   probe: the tracker's reachability check. The answer is one line,
+ *   `{"status":"ok","probe":<the same nonce>}`, and the server closes. The
+ *   random nonce shows the tracker it reached a mini-server that speaks this
+ *   protocol, not some other service listening on that port.
  */
 import { parseJsonObject } from "./json.ts";
-import { printable } from "./printable.ts";
+import { sanitizeProse } from "./printable.ts";
 import { checkPath, ProtocolFailure, type JsonObject } from "./validate.ts";
 
 /** 2: headers name files by content root (1: by whole-file SHA-256). */
@@ -39,7 +44,17 @@ export type TransferRequest =
       offset: number;
       /** 1 to MAX_RANGE_BYTES; offset + length may not pass the end of the file. */
       length: number;
-    };
+    }
+  | ProbeRequest;
+
+export interface ProbeRequest {
+  v: typeof TRANSFER_PROTOCOL_VERSION;
+  op: "probe";
+  /** PROBE_NONCE_PATTERN: random, chosen by the tracker for this one probe. */
+  nonce: string;
+}
+
+const PROBE_NONCE_PATTERN = /^[0-9a-f]{32}$/;
 
 /** Bound on one range request, so a piece always fits comfortably in memory. */
 export const MAX_RANGE_BYTES = 16 * 1024 * 1024;
@@ -116,6 +131,10 @@ export function parseTransferRequest(line: string): TransferRequest {
     throw new ProtocolFailure("bad-message", `unsupported protocol version ${JSON.stringify(obj.v)}; this peer speaks ${TRANSFER_PROTOCOL_VERSION}`);
   }
   if (obj.op === "get" || obj.op === "pieces") return { v: TRANSFER_PROTOCOL_VERSION, op: obj.op, path: checkPath(obj.path) };
+  if (obj.op === "probe") {
+    if (typeof obj.nonce !== "string" || !PROBE_NONCE_PATTERN.test(obj.nonce)) throw new ProtocolFailure("bad-message", "a probe's nonce must be 32 lowercase hex digits");
+    return { v: TRANSFER_PROTOCOL_VERSION, op: "probe", nonce: obj.nonce };
+  }
   if (obj.op !== "range") throw new ProtocolFailure("unknown-type", `unknown operation ${JSON.stringify(obj.op)}`);
   const path = checkPath(obj.path);
   const { offset, length } = obj;
@@ -173,8 +192,41 @@ function readTransferHeader(obj: JsonObject): TransferHeader {
   }
   if (isFailureStatus(status)) {
     // Another peer's words, shown to this peer's user: bounded and terminal-safe.
-    const message = typeof obj.message === "string" ? printable(obj.message.slice(0, 1000)) : status;
+    const message = typeof obj.message === "string" ? sanitizeProse(obj.message.slice(0, 1000)) : status;
     return { status, message };
   }
   throw new ProtocolFailure("bad-message", "the peer's reply has an unknown status");
+}
+
+/** The line the tracker sends to probe a mini-server. */
+export function probeLine(nonce: string): string {
+  return encodeLine({ v: TRANSFER_PROTOCOL_VERSION, op: "probe", nonce });
+}
+
+/** The mini-server's answer to a probe: the nonce back. */
+export interface ProbeAnswer {
+  status: "ok";
+  probe: string;
+}
+
+export function probeAnswer(nonce: string): ProbeAnswer {
+  return { status: "ok", probe: nonce };
+}
+
+/**
+ * What a probe's answer line says: "answered" only for this probe's nonce;
+ * "old-peer" for a mini-server's refusal (one from before probes answers
+ * bad-request); "other" for anything else, such as another service.
+ */
+export function readProbeAnswer(line: string, nonce: string): "answered" | "busy" | "old-peer" | "other" {
+  let obj: JsonObject;
+  try {
+    obj = parseJsonObject(line, "the probe's answer");
+  } catch {
+    return "other";
+  }
+  if (obj.status === "ok" && obj.probe === nonce) return "answered";
+  if (obj.status === "busy") return "busy";
+  if (obj.status === "bad-request") return "old-peer";
+  return "other";
 }

@@ -18,16 +18,16 @@ describe("versions", () => {
 describe("a catalog kept from change sets", () => {
   it("drops a departed user's files, then takes what it offered after coming back", () => {
     const catalog = new Catalog();
-    catalog.addUsers([{ user: "a", host: "h", port: 1 }]);
+    catalog.addUsers([{ user: "a", host: "h", port: 1, reachable: null }]);
     catalog.addFiles([{ user: "a", path: "/old", size: 1, root: root("1") }]);
     const touched = catalog.apply({
       goneUsers: ["a"],
       goneFiles: [],
-      users: [{ user: "a", host: "h2", port: 2 }],
+      users: [{ user: "a", host: "h2", port: 2, reachable: true }],
       files: [{ user: "a", path: "/new", size: 2, root: root("2") }],
     });
     expect(touched).toEqual({ users: true, files: true });
-    expect(catalog.userList()).toEqual([{ user: "a", host: "h2", port: 2 }]);
+    expect(catalog.userList()).toEqual([{ user: "a", host: "h2", port: 2, reachable: true }]);
     expect(catalog.fileList()).toEqual([{ user: "a", path: "/new", size: 2, root: root("2") }]);
   });
 
@@ -44,7 +44,7 @@ describe("a catalog kept from change sets", () => {
   it("says which parts a change set touched", () => {
     const catalog = new Catalog();
     expect(catalog.apply(none)).toEqual({ users: false, files: false });
-    expect(catalog.apply({ ...none, users: [{ user: "u", host: "h", port: 1 }] })).toEqual({ users: true, files: false });
+    expect(catalog.apply({ ...none, users: [{ user: "u", host: "h", port: 1, reachable: false }] })).toEqual({ users: true, files: false });
     expect(catalog.apply({ ...none, goneFiles: [{ user: "u", path: "/x" }] })).toEqual({ users: false, files: true });
   });
 });

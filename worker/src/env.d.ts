@@ -4,6 +4,10 @@ declare namespace Cloudflare {
     TRACKER: DurableObjectNamespace<import("./tracker/tracker.ts").Tracker>;
     /** Optional: how long a silent peer stays listed, in ms (default 45000). */
     HEARTBEAT_TIMEOUT_MS?: string;
+    /** Optional: how long a reachability probe may take, in ms (default 3000). */
+    PROBE_TIMEOUT_MS?: string;
+    /** Optional: "1" probes only loopback addresses (the tests set it, so no probe ever leaves the machine). */
+    PROBE_LOOPBACK_ONLY?: string;
     /** Optional secret (`wrangler secret put P2P_TOKEN`): when set, /ws and /api/* need it. */
     P2P_TOKEN?: string;
     /** Optional overrides of the budgets in @p2p/shared, for benchmarks: see tracker/budgets.ts. */

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION } from "@p2p/shared";
+import { PROTOCOL_VERSION, isReachabilityPush } from "@p2p/shared";
 /**
  * The optional access token, through the real worker and the real tracker
  * object: the worker is called with this runtime's bindings plus the
@@ -28,6 +28,7 @@ async function connect(headers: Record<string, string>) {
   const waiting: Array<(text: string) => void> = [];
   ws.addEventListener("message", (event) => {
     const text = String(event.data);
+    if (isReachabilityPush(text)) return;
     const waiter = waiting.shift();
     if (waiter) waiter(text);
     else replies.push(text);

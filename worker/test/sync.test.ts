@@ -36,11 +36,11 @@ async function registerBulk(socket: TrackerSocket, user: string): Promise<void> 
 
 describe("versions", () => {
   it("move with every change; since the current one is unchanged, since an older one the changes that bring a copy up to date", async () => {
-    const watcher = await TrackerSocket.hello();
+    const watcher = await TrackerSocket.probed();
     const copy = await copyOf(watcher);
     expect(await sync(watcher, copy.version)).toEqual({ version: copy.version, unchanged: true });
 
-    const peer = await TrackerSocket.hello(4321);
+    const peer = await TrackerSocket.probed(4321);
     await peer.ok("register", { user: "ver-a", files: [file("/a1"), file("/a2")] });
     const afterRegister = await sync(watcher, copy.version);
     expect(afterRegister).toMatchObject({
@@ -71,7 +71,7 @@ describe("versions", () => {
   });
 
   it("does not move when a peer offers its files again exactly as they were", async () => {
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     await peer.ok("register", { user: "ver-same", files: [file("/s", 1, "a")] });
     const before = await versionOf(peer);
     await peer.ok("register", { user: "ver-same", files: [file("/s", 1, "a")] });
@@ -80,8 +80,8 @@ describe("versions", () => {
   });
 
   it("survive an eviction with sockets open: the change log is read back from storage", async () => {
-    const watcher = await TrackerSocket.hello();
-    const peer = await TrackerSocket.hello();
+    const watcher = await TrackerSocket.probed();
+    const peer = await TrackerSocket.probed();
     const before = await versionOf(watcher);
     await peer.ok("register", { user: "ver-evict", files: [file("/e1")] });
     const registered = await versionOf(watcher);
@@ -99,14 +99,14 @@ describe("versions", () => {
   });
 
   it("start a new epoch after a restart, so a version from before gets a snapshot", async () => {
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     await peer.ok("register", { user: "ver-restart", files: [file("/r")] });
     const before = await versionOf(peer);
 
     // A restart or deploy: memory and sockets gone, storage kept.
     await evictDurableObject(trackerStub(), { webSockets: "close" });
 
-    const back = await TrackerSocket.hello();
+    const back = await TrackerSocket.probed();
     const answer = await sync(back, before);
     expect(answer).toMatchObject({ snapshot: { files: expect.any(Array) } });
     expect(parseVersion(answer.version).epoch).not.toBe(parseVersion(before).epoch);
@@ -116,9 +116,9 @@ describe("versions", () => {
   });
 
   it("answer a version too old for the change log, or one ahead of it, with a snapshot", async () => {
-    const watcher = await TrackerSocket.hello();
-    const a = await TrackerSocket.hello();
-    const b = await TrackerSocket.hello();
+    const watcher = await TrackerSocket.probed();
+    const a = await TrackerSocket.probed();
+    const b = await TrackerSocket.probed();
     const before = await versionOf(watcher);
     await a.ok("register", { user: "ver-bulk-a", files: [] });
     // The version just before the change the log is about to drop.
@@ -143,7 +143,7 @@ describe("versions", () => {
   });
 
   it("refuse a malformed since with invalid-version and change nothing", async () => {
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     await peer.ok("register", { user: "ver-bad", files: [file("/b")] });
     const before = await versionOf(peer);
     for (const since of ["nope", "abc-01", 12, ""]) {
@@ -157,10 +157,10 @@ describe("versions", () => {
 
 describe("notices", () => {
   it("tell every socket that asked for sync, and only those, that the version moved", async () => {
-    const watcher = await TrackerSocket.hello();
-    const bystander = await TrackerSocket.hello();
+    const watcher = await TrackerSocket.probed();
+    const bystander = await TrackerSocket.probed();
     await sync(watcher);
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     await peer.ok("register", { user: "notice-a", files: [file("/n")] });
     const version = await versionOf(peer);
 
@@ -172,12 +172,12 @@ describe("notices", () => {
   });
 
   it("still reach watchers, and only them, after the object woke from an eviction", async () => {
-    const watcher = await TrackerSocket.hello();
-    const bystander = await TrackerSocket.hello();
+    const watcher = await TrackerSocket.probed();
+    const bystander = await TrackerSocket.probed();
     await sync(watcher);
     // Whom to tell is read back from the sockets' attachments.
     await evictDurableObject(trackerStub());
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     await peer.ok("register", { user: "notice-evicted", files: [file("/n")] });
     const version = await versionOf(peer);
 
@@ -188,9 +188,9 @@ describe("notices", () => {
   });
 
   it("carry the change set since the previous notice, which brings a copy that was current up to date without asking", async () => {
-    const watcher = await TrackerSocket.hello();
+    const watcher = await TrackerSocket.probed();
     const copy = await copyOf(watcher);
-    const peer = await TrackerSocket.hello(4400);
+    const peer = await TrackerSocket.probed(4400);
     await peer.ok("register", { user: "notice-inline", files: [file("/i1"), file("/i2")] });
     const version = await versionOf(peer);
     await watcher.noticeOf(version);
@@ -207,9 +207,9 @@ describe("notices", () => {
   });
 
   it("leave a large change set to pulls: the notice then says only the version", async () => {
-    const watcher = await TrackerSocket.hello();
+    const watcher = await TrackerSocket.probed();
     await sync(watcher);
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     await registerBulk(peer, "notice-large");
     const version = await versionOf(peer);
     await watcher.noticeOf(version);
@@ -219,9 +219,9 @@ describe("notices", () => {
   });
 
   it("are coalesced: a burst of 200 registrations is a few notices, the last with the final version", async () => {
-    const watcher = await TrackerSocket.hello();
+    const watcher = await TrackerSocket.probed();
     await sync(watcher);
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     for (let i = 0; i < 200; i++) await peer.ok("register", { user: "notice-burst", files: [file(`/burst/${i}`)] });
     const final = await versionOf(peer);
 
@@ -240,7 +240,7 @@ describe("pings", () => {
 
   /** Registers under `user` from a socket that watches, then waits for the notice that tells of it: the version pings are now armed with. */
   async function toldAfterRegister(user: string): Promise<{ peer: TrackerSocket; told: string }> {
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     await sync(peer);
     await peer.ok("register", { user, files: [file("/p")] });
     const { epoch, seq } = parseVersion(await versionOf(peer));
@@ -280,14 +280,14 @@ describe("pings", () => {
   });
 
   it("are answered with the new epoch's version by the runtime after a restart, before anything changed", async () => {
-    const peer = await TrackerSocket.hello();
+    const peer = await TrackerSocket.probed();
     await peer.ok("list-users", {});
     await evictDurableObject(trackerStub(), { webSockets: "close" });
     // A second restart, with nobody left to drop as a ghost: nothing changes as it starts.
     await exports.default.fetch("http://tracker.test/api/users");
     await evictDurableObject(trackerStub(), { webSockets: "close" });
 
-    const back = await TrackerSocket.hello();
+    const back = await TrackerSocket.probed();
     const now = await versionOf(back);
     expect(now).toMatch(/-0$/);
     await runInDurableObject(trackerStub(), (_instance, state) => {

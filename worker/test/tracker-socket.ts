@@ -1,6 +1,15 @@
 /** A test peer: a real WebSocket to the worker under test, inside workerd. */
 import { exports } from "cloudflare:workers";
-import { PROTOCOL_VERSION, type FileEntry, type RequestBody, type RequestType, type TrackerReply } from "@p2p/shared";
+import {
+  PROTOCOL_VERSION,
+  isReachabilityPush,
+  parseReachabilityReport,
+  type FileEntry,
+  type ReachabilityReport,
+  type RequestBody,
+  type RequestType,
+  type TrackerReply,
+} from "@p2p/shared";
 
 export class TrackerSocket {
   private readonly inbox: string[] = [];
@@ -9,6 +18,9 @@ export class TrackerSocket {
   readonly notices: string[] = [];
   readonly noticeTexts: string[] = [];
   private readonly noticeWaiters: ((version: string) => void)[] = [];
+  /** Reachability reports the tracker pushed, kept apart from replies. */
+  private readonly reports: ReachabilityReport[] = [];
+  private readonly reportWaiters: ((report: ReachabilityReport) => void)[] = [];
   private nextId = 1;
   closed = false;
   /** The code the socket was closed with, once it is. */
@@ -22,6 +34,13 @@ export class TrackerSocket {
     this.ws = ws;
     ws.addEventListener("message", (event) => {
       const text = typeof event.data === "string" ? event.data : "<binary>";
+      if (isReachabilityPush(text)) {
+        const report = parseReachabilityReport(text);
+        const waiter = this.reportWaiters.shift();
+        if (waiter) waiter(report);
+        else this.reports.push(report);
+        return;
+      }
       if (text.startsWith('{"type":"changed"')) {
         const version = (JSON.parse(text) as { v: string }).v;
         this.notices.push(version);
@@ -51,6 +70,17 @@ export class TrackerSocket {
     const socket = await TrackerSocket.open();
     const reply = await socket.request("hello", host === undefined ? { port, protocol: PROTOCOL_VERSION } : { port, host, protocol: PROTOCOL_VERSION });
     if (!reply.ok) throw new Error(`hello failed: ${reply.error.message}`);
+    return socket;
+  }
+
+  /**
+   * Says hello, then waits for the reachability probe's result: a result that
+   * came after a register would move the catalog's version (a test that
+   * counts versions must not see it move on its own).
+   */
+  static async probed(port = 4000): Promise<TrackerSocket> {
+    const socket = await TrackerSocket.hello(port);
+    await socket.report();
     return socket;
   }
 
@@ -90,6 +120,13 @@ export class TrackerSocket {
         });
       });
     }
+  }
+
+  /** The next reachability report pushed to this socket. */
+  report(): Promise<ReachabilityReport> {
+    const report = this.reports.shift();
+    if (report !== undefined) return Promise.resolve(report);
+    return new Promise((resolve) => this.reportWaiters.push(resolve));
   }
 
   async raw(message: string | ArrayBuffer): Promise<TrackerReply> {

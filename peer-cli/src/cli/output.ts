@@ -3,9 +3,10 @@
  * that came from someone else (paths, names, reasons) is printed through
  * `printable`, so it cannot forge lines or drive the terminal; JSON is exact.
  */
-import { formatUserLine, printable, type FileListing } from "@p2p/shared";
+import { formatAddress, formatUserLine, printable, printableProse, type FileListing } from "@p2p/shared";
 import type { DownloadOutcome, RegisterOutcome, StatusOutcome, UnregisterOutcome, UsersOutcome } from "../control/protocol.ts";
 import { formatBytes } from "../format-bytes.ts";
+import { describeReachability } from "../peer/reachability.ts";
 
 export interface Output {
   out: (line: string) => void;
@@ -28,6 +29,10 @@ export function printUsers(output: Output, outcome: UsersOutcome): void {
   if (outcome.users.length === 0) {
     output.err(outcome.refreshedAt ? "no users online" : "the user map has not been refreshed yet");
   }
+  const unreachable = outcome.users.filter((u) => u.reachable === false).map((u) => printable(u.user));
+  if (unreachable.length > 0) {
+    output.err(`note: the tracker could not connect to ${unreachable.join(", ")}; downloads try them after the others`);
+  }
 }
 
 export function printRegistered(output: Output, outcome: RegisterOutcome): void {
@@ -46,7 +51,7 @@ export function printDownloaded(output: Output, outcome: DownloadOutcome): void 
   const saved = printable(outcome.saved);
   output.out(`saved ${saved} (${formatBytes(outcome.size)} from ${used.join(", ") || outcome.user} in ${outcome.seconds.toFixed(1)} s${rate}${resumed})`);
   if (outcome.registeredAs) output.out(`registered ${outcome.registeredAs} : ${saved}`);
-  else if (outcome.registerError) output.err(`warning: saved, but not registered: ${printable(outcome.registerError)}`);
+  else if (outcome.registerError) output.err(`warning: saved, but not registered: ${printableProse(outcome.registerError)}`);
   else output.err("note: saved, but not registered: this peer has no name yet (register a file first)");
 }
 
@@ -54,11 +59,31 @@ export function printStatus(output: Output, status: StatusOutcome): void {
   output.out(`user:        ${status.user ?? "(none yet: the first register names this peer)"}`);
   output.out(`tracker:     ${printable(status.tracker)} (${status.trackerConnected ? "connected" : "unreachable, retrying"})`);
   output.out(`mini-server: port ${status.miniServerPort}`);
+  output.out(`reachable:   ${reachabilityLine(status)}`);
+  const map = status.portMapping;
+  if (map !== null) {
+    output.out(
+      `port map:    ${
+        "error" in map
+          ? `failed: ${printable(map.error)}`
+          : `${map.protocol}, router ${printable(map.gateway)} forwards ${printable(formatAddress(map.externalHost, map.externalPort))} to port ${status.miniServerPort}`
+      }`,
+    );
+  }
   output.out(`offering:    ${status.offered} files`);
   output.out(`home:        ${printable(status.home)}`);
 }
 
+function reachabilityLine(status: StatusOutcome): string {
+  const state = status.reachability;
+  if (state === null) return status.trackerConnected ? "not checked yet (the tracker is checking)" : "not known (no tracker)";
+  const { report } = state;
+  const when = ` (checked ${new Date(state.at).toLocaleTimeString()})`;
+  if (report.reachable === true) return `yes, at ${printable(formatAddress(report.host, report.port))}${when}`;
+  return `${report.reachable === false ? "NO" : "not known"}${when}: ${printable(describeReachability(report, status.miniServerPort))}`;
+}
+
 /** One error, each of its lines made terminal-safe. */
 export function printError(output: Output, message: string): void {
-  output.err(`error: ${message.split("\n").map(printable).join("\n")}`);
+  output.err(`error: ${printableProse(message)}`);
 }

@@ -1,13 +1,18 @@
 /** A one-shot command's end of the control socket. */
 import { createConnection } from "node:net";
-import { printable } from "@p2p/shared";
+import { sanitizeProse } from "@p2p/shared";
 import { EXIT, PeerError, errorMessage } from "../errors.ts";
-import type { Home } from "../peer/home.ts";
 import { readLines, writeLine } from "./json-lines.ts";
 import { parseControlReply, readOutcome, type ControlCommand, type ControlEvent, type OutcomeMap } from "./protocol.ts";
 
+/** Where a peer listens for commands: its home folder (for messages) and the socket in it. */
+export interface ControlAddress {
+  dir: string;
+  controlSocket: string;
+}
+
 export async function sendCommand<C extends ControlCommand>(
-  home: Home,
+  home: ControlAddress,
   command: C,
   onEvent?: (event: ControlEvent) => void,
 ): Promise<OutcomeMap[C["cmd"]]> {
@@ -40,7 +45,7 @@ export async function sendCommand<C extends ControlCommand>(
             finish(() => resolve(outcome));
           } else fail(new PeerError(reply.error.code, reply.error.message, reply.error.exitCode));
         } catch (error) {
-          fail(new PeerError("bad-reply", `the peer sent a malformed reply: ${printable(errorMessage(error))}`, EXIT.failed));
+          fail(new PeerError("bad-reply", `the peer sent a malformed reply: ${sanitizeProse(errorMessage(error))}`, EXIT.failed));
         }
       },
       () => fail(new PeerError("bad-reply", "the peer sent an oversized reply", EXIT.failed)),

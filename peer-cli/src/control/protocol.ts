@@ -6,7 +6,9 @@
 import {
   checkDigest,
   checkFileEntry,
+  checkHost,
   checkPath,
+  checkPort,
   checkQuery,
   checkUserName,
   expectArray,
@@ -16,11 +18,13 @@ import {
   isObject,
   parseJsonObject,
   ProtocolFailure,
+  readReachabilityReport,
+  type ReachabilityReport,
   readResult,
   type FileEntry,
   type FileListing,
   type JsonObject,
-  type UserAddress,
+  type ListedUser,
 } from "@p2p/shared";
 import type { SourceReport } from "../download/swarm.ts";
 import { isExitCode, isPeerErrorCode, type ExitCode, type PeerErrorCode } from "../errors.ts";
@@ -51,9 +55,16 @@ export interface UnregisterOutcome {
 }
 
 export interface UsersOutcome {
-  users: UserAddress[];
+  users: ListedUser[];
   refreshedAt: string | null;
   file: string;
+}
+
+/** What the tracker last found when it connected back to this peer, and when it said so. */
+export interface ReachabilityState {
+  report: ReachabilityReport;
+  /** When the report came (ISO 8601). */
+  at: string;
 }
 
 export interface StatusOutcome {
@@ -63,7 +74,15 @@ export interface StatusOutcome {
   trackerConnected: boolean;
   miniServerPort: number;
   offered: number;
+  /** What the tracker found when it connected back; null until it has said. */
+  reachability: ReachabilityState | null;
+  /** With --port-map: what the router forwards, or why it would not; null without. */
+  portMapping: PortMapState | null;
 }
+
+export type PortMapState =
+  | { protocol: "UPnP" | "NAT-PMP"; gateway: string; externalHost: string; externalPort: number; leaseSeconds: number }
+  | { error: string };
 
 export interface DownloadOutcome {
   user: string;
@@ -176,6 +195,19 @@ function readSourceReport(value: unknown): SourceReport {
   return { user: checkUserName(obj.user), pieces: count(obj, "pieces"), bytes: count(obj, "bytes"), ...(dropped === undefined ? {} : { dropped }) };
 }
 
+function readPortMapState(value: unknown): PortMapState {
+  const obj = expectObject(value, "a port mapping");
+  if (obj.error !== undefined) return { error: expectString(obj, "error") };
+  if (obj.protocol !== "UPnP" && obj.protocol !== "NAT-PMP") throw new ProtocolFailure("bad-message", '"protocol" must be UPnP or NAT-PMP');
+  return {
+    protocol: obj.protocol,
+    gateway: checkHost(obj.gateway),
+    externalHost: checkHost(obj.externalHost),
+    externalPort: checkPort(obj.externalPort),
+    leaseSeconds: count(obj, "leaseSeconds"),
+  };
+}
+
 /** Each command's result, checked before a one-shot command prints it. */
 const outcomeReaders: { [C in CommandName]: (value: unknown) => OutcomeMap[C] } = {
   register(value) {
@@ -211,6 +243,11 @@ const outcomeReaders: { [C in CommandName]: (value: unknown) => OutcomeMap[C] } 
       trackerConnected: obj.trackerConnected,
       miniServerPort: expectInteger(obj, "miniServerPort", 0, 65535),
       offered: count(obj, "offered"),
+      reachability: nullable(obj.reachability ?? null, (state) => {
+        const o = expectObject(state, "a reachability state");
+        return { report: readReachabilityReport(o.report), at: expectString(o, "at") };
+      }),
+      portMapping: nullable(obj.portMapping ?? null, readPortMapState),
     };
   },
   download(value) {

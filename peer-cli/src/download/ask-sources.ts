@@ -15,6 +15,8 @@ export interface SourceAddress {
   port: number;
   /** The file's path on that source. */
   path: string;
+  /** What the tracker found when it connected to this source (null: not checked). */
+  reachable?: boolean | null;
 }
 
 export type SourceAnswer = { ok: true; source: SwarmSource; map: PieceMap } | { ok: false; user: string; error: PeerError };
@@ -26,7 +28,7 @@ export interface Answers {
   cancel(): void;
 }
 
-export function askSources(sources: readonly SourceAddress[], options: { answerWithinMs: number; signal?: AbortSignal }): Answers {
+export function askSources(sources: readonly SourceAddress[], options: { answerWithinMs: number; size: number; signal?: AbortSignal }): Answers {
   const arrived: SourceAnswer[] = [];
   const open = new Set<SourceConnection>();
   let left = sources.length;
@@ -61,7 +63,7 @@ export function askSources(sources: readonly SourceAddress[], options: { answerW
       connection = await SourceConnection.open({ host: source.host, port: source.port, owner: source.user, signal: limit.signal });
       open.add(connection);
       if (cancelled) connection.close();
-      const map = await connection.pieceMap(source.path);
+      const map = await connection.pieceMap(source.path, options.size);
       clearTimeout(timer);
       return { ok: true, source: { user: source.user, path: source.path, connection }, map };
     } catch (error) {

@@ -8,14 +8,15 @@
  */
 import { lstat, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { FileListing, UserAddress } from "@p2p/shared";
+import type { FileListing, Reachable, UserAddress } from "@p2p/shared";
 import { EXIT, PeerError, type PeerErrorCode } from "../errors.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { askSources, type Answers, type SourceAddress } from "./ask-sources.ts";
 import { ensureSpace } from "./disk-space.ts";
-import { kindOf, PartFile, partPathOf } from "./part-file.ts";
+import { kindOf, PartFile, partPathOf, type Resumed } from "./part-file.ts";
 import { mapMismatch, type PieceMap } from "./piece-map.ts";
 import { lockSave } from "./save-lock.ts";
+import { reachableFirst, unreachableNote } from "./source-order.ts";
 import { Swarm, type SourceReport, type SwarmSource } from "./swarm.ts";
 import { writeFailure } from "./write-failure.ts";
 
@@ -44,10 +45,13 @@ export interface DownloadResult {
   refetched: number;
 }
 
+/** A user's address, and whether the tracker could connect to it (absent: not known). */
+export type KnownUser = UserAddress & { reachable?: Reachable };
+
 /** Where a download looks up sources; both are local caches, never the tracker. */
 export interface SourceDirectory {
-  lookup(user: string): UserAddress;
-  find(user: string): UserAddress | undefined;
+  lookup(user: string): KnownUser;
+  find(user: string): KnownUser | undefined;
   listing(user: string, path: string): FileListing | undefined;
   holders(root: string, size: number): FileListing[];
 }
@@ -78,12 +82,23 @@ export async function downloadFile(directory: SourceDirectory, request: Download
   const lock = await lockSave(save);
   // Everything opened below is closed on every path: the lock, the part file, every connection.
   let answers: Answers | undefined;
+  let resumed: Resumed | null = null;
   try {
     await checkTarget(save, request.force);
-    answers = askSources(sourcesFor(directory, request, named, expected), { answerWithinMs: timing.answerWithinMs, ...(signal ? { signal } : {}) });
-    return await fetchInto(request, expected, answers);
+    // What an interrupted run left is checked before any source is asked, so no connection idles meanwhile.
+    resumed = await PartFile.resume(save, expected);
+    const sources = sourcesFor(directory, request, named, expected);
+    answers = askSources(sources, {
+      answerWithinMs: timing.answerWithinMs,
+      size: expected.size,
+      ...(signal ? { signal } : {}),
+    });
+    const result = await fetchInto(request, expected, answers, resumed, unreachableNote(sources));
+    resumed = null;
+    return result;
   } finally {
     answers?.cancel();
+    await resumed?.part.suspend();
     await lock.release();
   }
 }
@@ -97,17 +112,29 @@ async function checkTarget(save: string, force: boolean): Promise<void> {
   if (!force) throw failed("exists", `${save} already exists; use --force to overwrite it`);
 }
 
-/** The named user first, then every other holder of the same content (same size and root). */
-function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named: UserAddress, expected: FileListing): SourceAddress[] {
+/**
+ * Sources asked for one download at most: enough for any real swarm, and a
+ * bound on the connections a listing full of made-up holders can make a
+ * downloader open to hosts of someone else's choosing.
+ */
+const MAX_SOURCES = 16;
+
+/**
+ * The named user, then other holders of the same content (same size and
+ * root), at most MAX_SOURCES in all, those the tracker could reach first.
+ */
+export function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named: KnownUser, expected: FileListing): SourceAddress[] {
   const { user, path } = request;
-  const sources: SourceAddress[] = [{ ...named, path }];
-  if (request.singleSource) return sources;
-  for (const holder of directory.holders(expected.root, expected.size)) {
-    if (holder.user === user || holder.user === request.self || sources.some((s) => s.user === holder.user)) continue;
-    const address = directory.find(holder.user);
-    if (address) sources.push({ ...address, path: holder.path });
+  const others: SourceAddress[] = [];
+  if (!request.singleSource) {
+    for (const holder of directory.holders(expected.root, expected.size)) {
+      if (holder.user === user || holder.user === request.self || others.some((s) => s.user === holder.user)) continue;
+      const address = directory.find(holder.user);
+      if (address) others.push({ ...address, path: holder.path });
+    }
   }
-  return sources;
+  // The named user is always asked; of the others, those the tracker could reach come first.
+  return reachableFirst([{ ...named, path }, ...reachableFirst(others).slice(0, MAX_SOURCES - 1)]);
 }
 
 /**
@@ -117,7 +144,7 @@ function sourcesFor(directory: SourceDirectory, request: DownloadRequest, named:
  * source waits for another and no vote is taken, so neither a frozen holder
  * nor any number of fake ones can stop an honest source.
  */
-async function fetchInto(request: DownloadRequest, expected: FileListing, answers: Answers): Promise<DownloadResult> {
+async function fetchInto(request: DownloadRequest, expected: FileListing, answers: Answers, resumed: Resumed | null, note: string): Promise<DownloadResult> {
   const { user, path, save, signal } = request;
   const dropped: SourceReport[] = [];
   const drop = (report: SourceReport) => {
@@ -150,15 +177,15 @@ async function fetchInto(request: DownloadRequest, expected: FileListing, answer
     throw aborted();
   }
   if (!first) {
-    if (namedFailure && dropped.length === 1) throw failed(namedFailure.code, `cannot download ${path} from ${user}: ${namedFailure.message}`);
-    throw failed(namedFailure?.code ?? "no-source", `no source can deliver ${path}: ${dropped.map((d) => `${d.user}: ${d.dropped}`).join("; ")}`);
+    if (namedFailure && dropped.length === 1) throw failed(namedFailure.code, `cannot download ${path} from ${user}: ${namedFailure.message}${note}`);
+    throw failed(namedFailure?.code ?? "no-source", `no source can deliver ${path}: ${dropped.map((d) => `${d.user}: ${d.dropped}`).join("; ")}${note}`);
   }
-  const { map } = first;
-
-  await ensureSpace(dirname(save), map.size - (await PartFile.allocatedBytes(save, map)), save);
-  let opened;
+  // A resumed part's map gave the same root as this one: it is the same map.
+  const map = resumed?.part.map ?? first.map;
+  let opened: Resumed;
   try {
-    opened = await PartFile.open(save, map, () => {});
+    await ensureSpace(dirname(save), map.size - (resumed ? await resumed.part.allocatedBytes() : 0), save);
+    opened = resumed ?? (await PartFile.create(save, map));
   } catch (error) {
     first.source.connection.close();
     throw error;

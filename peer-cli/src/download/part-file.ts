@@ -5,15 +5,17 @@
  * holds the save's lock (save-lock.ts) opens them.
  */
 import { createHash } from "node:crypto";
-import { constants } from "node:fs";
-import { link, lstat, open, readFile, rename, rm, unlink, type FileHandle } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { link, lstat, open, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { checkDigest, expectArray, expectInteger, parseJsonObject } from "@p2p/shared";
 import { EXIT, PeerError } from "../errors.ts";
 import { writeFileAtomic } from "../files/atomic-write.ts";
 import { errnoCode } from "../files/errno.ts";
+import { racyWindowMs } from "../files/fingerprint.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { sideFile } from "../files/side-file.ts";
-import { pieceMapOf, sameMap, type PieceMap } from "./piece-map.ts";
+import { readSmallFile } from "../files/read-small-file.ts";
+import { pieceMapOf, type PieceMap } from "./piece-map.ts";
 import { writeFailure } from "./write-failure.ts";
 
 /** 2: the map is named by its content root. 1 (whole-file SHA-256) is read back by its hashes alone. */
@@ -25,16 +27,25 @@ export const statePathOf = (save: string): string => sideFile(save, ".part.json"
 /** Never through a symlink planted at the part file's name, never a FIFO's blocking open. */
 const PART_FLAGS = constants.O_RDWR | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
+/** Written bytes flushed in the background every this many, so the final sync is short. */
+const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
+
+/** A part state is the piece hashes of one file: far below this. */
+const MAX_STATE_BYTES = 256 * 1024 * 1024;
+
 /**
  * The piece map an earlier, interrupted download of `save` was using, if its
  * state file is intact. Nothing in it is trusted: its root is recomputed from
  * its hashes, so it is only used if that gives the registered root (which is
  * how a state from before content roots is taken over), and every piece on
- * disk is hashed again before it counts.
+ * disk is hashed again before it counts. Never read through a symlink or
+ * from a FIFO planted at its name.
  */
 export async function readPartState(save: string): Promise<PieceMap | null> {
   try {
-    const state = parseJsonObject(await readFile(statePathOf(save), "utf8"), "a part state");
+    const text = await readSmallFile(statePathOf(save), MAX_STATE_BYTES);
+    if (text === undefined) return null;
+    const state = parseJsonObject(text, "a part state");
     if (state.version !== STATE_VERSION && state.version !== 1) return null;
     const size = expectInteger(state, "size", 0, Number.MAX_SAFE_INTEGER);
     const pieceSize = expectInteger(state, "pieceSize", 1, Number.MAX_SAFE_INTEGER);
@@ -46,30 +57,67 @@ export async function readPartState(save: string): Promise<PieceMap | null> {
   }
 }
 
-/** Opens an existing part file only if it is a regular file (not a symlink, FIFO or device). */
-async function openExistingPart(path: string): Promise<FileHandle | null> {
+/**
+ * Only a part file this user alone can write is resumed: one that another
+ * user planted (or can write, or has a second name for) could be changed
+ * under the download after its pieces were checked.
+ */
+function ours(info: Stats): boolean {
+  const uid = process.getuid?.();
+  return (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0 && info.nlink === 1;
+}
+
+/**
+ * An existing part file to resume: a regular file of ours (not a symlink,
+ * FIFO or device, nobody else able to write it), or null when there is none
+ * or what is there must not be trusted.
+ */
+async function openOwnPart(path: string): Promise<FileHandle | null> {
   let handle: FileHandle;
   try {
     handle = await open(path, PART_FLAGS);
   } catch (error) {
     const code = errnoCode(error);
-    if (code === "ENOENT") return null;
-    if (code === "ELOOP" || code === "ENXIO") throw notRegular(path);
+    if (code === "ENOENT" || code === "ELOOP" || code === "ENXIO" || code === "EACCES" || code === "EPERM") return null;
     throw writeFailure(error, path);
   }
-  if ((await handle.stat()).isFile()) return handle;
+  const info = await handle.stat();
+  if (info.isFile() && ours(info)) return handle;
   await handle.close();
-  throw notRegular(path);
+  return null;
 }
 
-const notRegular = (path: string) =>
-  new PeerError("exists", `${path} is not a regular file (a symlink, FIFO or device is in its place); remove it and try again`, EXIT.downloadFailed);
+/** Removes whatever is at a part file's name, or says plainly why it cannot. */
+async function clear(path: string): Promise<void> {
+  try {
+    await rm(path, { force: true });
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "EPERM" || code === "EACCES" || code === "EISDIR") {
+      throw new PeerError(
+        "exists",
+        `${path} is in the way and cannot be removed (another user's file, or a folder): remove it, or save somewhere else`,
+        EXIT.downloadFailed,
+      );
+    }
+    throw writeFailure(error, path);
+  }
+}
+
+export interface Resumed {
+  part: PartFile;
+  have: boolean[];
+  resumedBytes: number;
+}
 
 export class PartFile {
   readonly save: string;
   readonly path: string;
   readonly map: PieceMap;
   private readonly handle: FileHandle;
+  /** Bytes written since the last background flush, and that flush while it runs. */
+  #unsynced = 0;
+  #syncing: Promise<void> | undefined;
 
   private constructor(save: string, map: PieceMap, handle: FileHandle) {
     this.save = save;
@@ -78,57 +126,56 @@ export class PartFile {
     this.handle = handle;
   }
 
-  /** Bytes the existing part file of an earlier run of the same content already has on disk. */
-  static async allocatedBytes(save: string, map: PieceMap): Promise<number> {
-    const earlier = await readPartState(save);
-    if (!earlier || !sameMap(earlier, map)) return 0;
-    const info = await lstat(partPathOf(save)).catch(() => null);
-    return info?.isFile() ? Math.min(map.size, info.blocks * 512) : 0;
+  /**
+   * Takes up an interrupted download of the content registered as
+   * (size, root): only if the saved map gives that root and the part file is
+   * our own; every piece on disk is hashed again and only those that check
+   * out count. Null when there is nothing to resume.
+   */
+  static async resume(save: string, expected: { size: number; root: string }): Promise<Resumed | null> {
+    const map = await readPartState(save);
+    if (!map || map.size !== expected.size || map.root !== expected.root) return null;
+    const handle = await openOwnPart(partPathOf(save));
+    if (!handle) return null;
+    if ((await handle.stat()).size !== map.size) {
+      await handle.close();
+      return null;
+    }
+    const part = new PartFile(save, map, handle);
+    const have = new Array<boolean>(map.hashes.length).fill(false);
+    let resumedBytes = 0;
+    for (let i = 0; i < map.hashes.length; i++) {
+      const data = await part.readPiece(i);
+      if (createHash("sha256").update(data).digest().equals(map.hashes[i] ?? Buffer.alloc(0))) {
+        have[i] = true;
+        resumedBytes += data.length;
+      }
+    }
+    return { part, have, resumedBytes };
   }
 
-  /**
-   * Opens the part file for `map`: reuses one left by an interrupted download
-   * of the same content, else starts empty. `resumed` tells which pieces on
-   * disk already check out (each re-hashed), in order, through `onVerified`.
-   */
-  static async open(
-    save: string,
-    map: PieceMap,
-    onVerified: (index: number, data: Buffer) => void,
-  ): Promise<{ part: PartFile; have: boolean[]; resumedBytes: number }> {
-    const count = map.hashes.length;
-    const have = new Array<boolean>(count).fill(false);
+  /** Starts `map`'s part file afresh, replacing whatever was at its name. */
+  static async create(save: string, map: PieceMap): Promise<Resumed> {
     const path = partPathOf(save);
-    const earlier = await readPartState(save);
-    const existing = await openExistingPart(path);
-    if (existing && earlier && sameMap(earlier, map) && (await existing.stat()).size === map.size) {
-      const part = new PartFile(save, map, existing);
-      let resumedBytes = 0;
-      for (let i = 0; i < count; i++) {
-        const data = await part.readPiece(i);
-        if (createHash("sha256").update(data).digest().equals(map.hashes[i] ?? Buffer.alloc(0))) {
-          have[i] = true;
-          resumedBytes += data.length;
-          onVerified(i, data);
-        }
-      }
-      return { part, have, resumedBytes };
-    }
-    await existing?.close();
+    await clear(path);
     try {
       await writeFileAtomic(
         statePathOf(save),
         JSON.stringify({ version: STATE_VERSION, size: map.size, root: map.root, pieceSize: map.pieceSize, hashes: map.hashes.map((h) => h.toString("hex")) }),
         0o644,
       );
-      // Whatever was at the part name is ours to replace: it was checked to be a regular file, or absent.
-      await rm(path, { force: true });
-      const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o644);
+      const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
       await handle.truncate(map.size);
-      return { part: new PartFile(save, map, handle), have, resumedBytes: 0 };
+      return { part: new PartFile(save, map, handle), have: new Array<boolean>(map.hashes.length).fill(false), resumedBytes: 0 };
     } catch (error) {
       throw writeFailure(error, path);
     }
+  }
+
+  /** Bytes the part file already has on disk (it is sparse until pieces are written). */
+  async allocatedBytes(): Promise<number> {
+    const info = await this.handle.stat();
+    return Math.min(this.map.size, info.blocks * 512);
   }
 
   pieceLength(index: number): number {
@@ -140,6 +187,13 @@ export class PartFile {
     while (written < data.length) {
       const { bytesWritten } = await this.handle.write(data, written, data.length - written, index * this.map.pieceSize + written);
       written += bytesWritten;
+    }
+    this.#unsynced += written;
+    // Flushed to disk as it goes, while the network is the limit, so the final sync has little left to do.
+    if (this.#unsynced >= SYNC_EVERY_BYTES && this.#syncing === undefined) {
+      this.#unsynced = 0;
+      this.#syncing = this.handle.datasync().finally(() => (this.#syncing = undefined));
+      this.#syncing.catch(() => {}); // a failure shows again at the final sync
     }
   }
 
@@ -166,6 +220,7 @@ export class PartFile {
     const { path, save } = this;
     let written;
     try {
+      await this.#syncing?.catch(() => {});
       await this.handle.sync();
       written = await this.handle.stat();
     } catch (error) {
@@ -178,7 +233,14 @@ export class PartFile {
       throw new PeerError("corrupt", `${path} was replaced while the download wrote it; nothing was saved`, EXIT.downloadFailed);
     }
     await place(path, save, force);
-    const placed = await lstat(save);
+    let placed = await lstat(save);
+    // Recorded as checked only once the clock has passed the file's last tick, so a restart need not hash it again.
+    const settle = Math.max(placed.mtimeMs, placed.ctimeMs) + racyWindowMs(placed) + 1 - Date.now();
+    if (settle > 0) {
+      await new Promise((resolve) => setTimeout(resolve, settle));
+      placed = await lstat(save);
+    }
+    const hashedAt = Date.now();
     if (placed.ino !== written.ino || placed.dev !== written.dev || placed.size !== this.map.size || placed.mtimeMs !== written.mtimeMs) {
       throw new PeerError("corrupt", `${save} changed right after it was saved; it is not registered`, EXIT.downloadFailed);
     }
@@ -191,17 +253,19 @@ export class PartFile {
       ino: placed.ino,
       mtimeMs: placed.mtimeMs,
       ctimeMs: placed.ctimeMs,
-      hashedAt: Date.now(),
+      hashedAt,
     };
   }
 
   /** Keeps what was verified for a later resume. */
   async suspend(): Promise<void> {
+    await this.#syncing?.catch(() => {});
     await this.handle.sync().catch(() => {});
     await this.handle.close().catch(() => {});
   }
 
   async discard(): Promise<void> {
+    await this.#syncing?.catch(() => {});
     await this.handle.close().catch(() => {});
     await rm(partPathOf(this.save), { force: true });
     await rm(statePathOf(this.save), { force: true });
@@ -230,13 +294,19 @@ async function place(part: string, save: string, force: boolean): Promise<void> 
   }
 }
 
-/** A hard link never replaces an existing name; file systems without links fall back to a rename. */
+/**
+ * A hard link never replaces an existing name. Where file systems have no
+ * links, the name is first claimed with an exclusive create (which fails if
+ * it is taken) and the part renamed over that claim of ours.
+ */
 async function linkOrRename(part: string, save: string): Promise<void> {
   try {
     await link(part, save);
   } catch (error) {
     const code = errnoCode(error);
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw error;
+    const claim = await open(save, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
+    await claim.close();
     await rename(part, save);
     return;
   }

@@ -32,7 +32,7 @@ export interface SourceConnectionOptions {
 const MAX_PIECE_MAP_BYTES = 64 * 1024 * 1024;
 
 type Pending =
-  | { op: "pieces"; path: string; resolve: (map: PieceMap) => void; reject: (error: PeerError) => void }
+  | { op: "pieces"; path: string; size: number | undefined; resolve: (map: PieceMap) => void; reject: (error: PeerError) => void }
   | {
       op: "range";
       path: string;
@@ -134,10 +134,14 @@ export class SourceConnection {
     return connection;
   }
 
-  /** The source's piece map of `path`. */
-  pieceMap(path: string): Promise<PieceMap> {
+  /**
+   * The source's piece map of `path`. With `size` (the listed size), a map
+   * for any other size is refused from its header, before anything is read
+   * into memory: a fake holder cannot make this peer buffer a huge map.
+   */
+  pieceMap(path: string, size?: number): Promise<PieceMap> {
     return new Promise((resolve, reject) => {
-      this.#send({ v: TRANSFER_PROTOCOL_VERSION, op: "pieces", path }, { op: "pieces", path, resolve, reject }, reject);
+      this.#send({ v: TRANSFER_PROTOCOL_VERSION, op: "pieces", path }, { op: "pieces", path, size, resolve, reject }, reject);
     });
   }
 
@@ -235,6 +239,10 @@ export class SourceConnection {
         const header = parsePieceMapHeader(line);
         if (header.status !== "ok") {
           this.#fail(failure(header.status, header.message));
+          return;
+        }
+        if (head.size !== undefined && header.size !== head.size) {
+          this.#fail(failure("changed", `${this.#where} offers ${header.size} bytes for ${head.path}, not the listed ${head.size}: another file, or a lie`));
           return;
         }
         const bytes = header.count * PIECE_HASH_BYTES;

@@ -3,8 +3,11 @@
  * source pulls the next piece when it has room, so faster sources get more.
  * Sources may join while the swarm runs (a holder whose piece map came late).
  * Near the end a source with nothing left to do may double up on a piece
- * another source is still fetching, so one slow source cannot hold the
- * download back; that costs at most one extra piece per source. A source
+ * another source is still fetching (the ones it asked for last first): a
+ * window of pieces per source at any time, and again
+ * whenever a piece is late (far slower than pieces have been taking), so
+ * neither a slow source nor one that trickles bytes on purpose can hold the
+ * download back; only sources that would otherwise sit idle do this. A source
  * that fails or lies is dropped and its pieces go back to the queue; only
  * when no source is left (and none is still to join) does the download stop.
  * A failed write is this disk's fault, not a source's: it stops every lane
@@ -56,6 +59,14 @@ export interface SwarmOptions {
 /** Bytes each source keeps requested ahead, so its connection never idles. */
 const BYTES_IN_FLIGHT_PER_SOURCE = 2 * 1024 * 1024;
 
+/** A piece is late after this many times the median time pieces have taken, and never sooner than LATE_MIN_MS. */
+const LATE_FACTOR = 4;
+const LATE_MIN_MS = 2000;
+/** Idle lanes look for late pieces this often. */
+const LATE_CHECK_MS = 500;
+/** Recent piece times kept for the median. */
+const DURATIONS_KEPT = 32;
+
 export class Swarm {
   readonly #options: SwarmOptions;
   readonly #map: PieceMap;
@@ -65,7 +76,9 @@ export class Swarm {
   #doneCount: number;
   #verifiedBytes: number;
   readonly #queue: number[] = [];
-  readonly #fetching = new Map<number, Set<SwarmSource>>();
+  /** Pieces being fetched: by whom, since when. */
+  readonly #fetching = new Map<number, Map<SwarmSource, number>>();
+  readonly #durations: number[] = [];
   readonly #reports = new Map<SwarmSource, SourceReport>();
   readonly #alive = new Set<SwarmSource>();
   readonly #outstanding = new Map<SwarmSource, number>();
@@ -105,9 +118,9 @@ export class Swarm {
     this.#reports.set(source, { user: source.user, pieces: 0, bytes: 0 });
     this.#alive.add(source);
     this.#outstanding.set(source, 0);
-    // Endgame doubling is bounded: one duplicate piece per source over the whole download.
-    this.#duplicatesLeft++;
     const lanes = Math.max(2, Math.min(16, Math.ceil(BYTES_IN_FLIGHT_PER_SOURCE / this.#map.pieceSize)));
+    // Endgame doubling is bounded: one window of pieces per source over the whole download.
+    this.#duplicatesLeft += lanes;
     for (let i = 0; i < lanes; i++) this.#lanes.push(this.#lane(source));
     this.#notify();
   }
@@ -132,6 +145,8 @@ export class Swarm {
     try {
       this.#options.onProgress(this.#verifiedBytes, this.#alive.size);
       while (!this.finished && !(this.#alive.size === 0 && !this.#joinsOpen)) await this.#changed;
+      // Requests still out (a duplicate, a slow source's pieces) are not needed any more: end them, so no lane waits on them.
+      for (const source of this.#reports.keys()) source.connection.close();
       // Lanes never reject; waiting for all of them means no write is left in flight.
       await Promise.all(this.#lanes);
     } finally {
@@ -174,24 +189,36 @@ export class Swarm {
     const fetchers = this.#fetching.get(piece);
     fetchers?.delete(source);
     if (fetchers?.size === 0) this.#fetching.delete(piece);
-    if (failed && !this.#done[piece] && !this.#fetching.has(piece)) {
+    if (!failed || this.#done[piece]) return;
+    // Counted even when an endgame duplicate already has it in flight: its bytes still come from elsewhere.
+    this.#refetched++;
+    if (!this.#fetching.has(piece)) {
       this.#queue.unshift(piece);
-      this.#refetched++;
       this.#notify();
     }
+  }
+
+  /** How long a piece may take before an idle source may fetch it too. */
+  #lateAfterMs(): number {
+    if (this.#durations.length === 0) return 5 * LATE_MIN_MS;
+    const sorted = [...this.#durations].sort((a, b) => a - b);
+    return Math.max(LATE_MIN_MS, LATE_FACTOR * (sorted[Math.floor(sorted.length / 2)] ?? 0));
   }
 
   #pick(source: SwarmSource): number | undefined {
     for (let piece = this.#queue.shift(); piece !== undefined; piece = this.#queue.shift()) {
       if (!this.#done[piece]) return piece;
     }
-    // Endgame: an idle source helps with a piece exactly one other source is still fetching.
-    if (this.#duplicatesLeft === 0 || this.#outstanding.get(source) !== 0) return undefined;
-    for (const [piece, fetchers] of this.#fetching) {
-      if (!this.#done[piece] && fetchers.size === 1 && !fetchers.has(source)) {
+    // Endgame: a source with room helps with a piece exactly one other source is still fetching,
+    // the most recently asked first: those wait longest in that source's queue.
+    const lateBefore = performance.now() - this.#lateAfterMs();
+    for (const [piece, fetchers] of [...this.#fetching].reverse()) {
+      if (this.#done[piece] || fetchers.size !== 1 || fetchers.has(source)) continue;
+      if (this.#duplicatesLeft > 0) {
         this.#duplicatesLeft--;
         return piece;
       }
+      for (const since of fetchers.values()) if (since < lateBefore) return piece;
     }
     return undefined;
   }
@@ -203,12 +230,16 @@ export class Swarm {
     while (!this.finished && this.#alive.has(source)) {
       const piece = this.#pick(source);
       if (piece === undefined) {
-        await this.#changed;
+        // Nothing to do now; a piece someone else is fetching may become late meanwhile.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.#changed, new Promise((resolve) => (timer = setTimeout(resolve, LATE_CHECK_MS)))]);
+        clearTimeout(timer);
         continue;
       }
       let fetchers = this.#fetching.get(piece);
-      if (!fetchers) this.#fetching.set(piece, (fetchers = new Set()));
-      fetchers.add(source);
+      if (!fetchers) this.#fetching.set(piece, (fetchers = new Map()));
+      const started = performance.now();
+      fetchers.set(source, started);
       const length = this.#part.pieceLength(piece);
       let data: Buffer;
       this.#outstanding.set(source, (this.#outstanding.get(source) ?? 0) + 1);
@@ -216,7 +247,8 @@ export class Swarm {
         data = await source.connection.range(source.path, piece * map.pieceSize, length, { size: map.size, root: map.root }, scratch);
       } catch (error) {
         this.#release(piece, source, true);
-        if (!this.#stopped) this.#drop(source, errorMessage(error));
+        // After the end (done, or stopped) a closed request is ours, not the source's failure.
+        if (!this.finished) this.#drop(source, errorMessage(error));
         return;
       } finally {
         this.#outstanding.set(source, (this.#outstanding.get(source) ?? 1) - 1);
@@ -231,6 +263,8 @@ export class Swarm {
         this.#drop(source, `piece ${piece} failed its hash check`);
         return;
       }
+      this.#durations.push(performance.now() - started);
+      if (this.#durations.length > DURATIONS_KEPT) this.#durations.shift();
       // Claimed and handed on at once, in arrival order (which is piece order
       // for one source), before the write: the whole-file hash then rarely has
       // to hold a piece back. The lane still waits for its write before it

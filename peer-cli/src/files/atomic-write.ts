@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 
 const queues = new Map<string, Promise<void>>();
 
-export function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const previous = queues.get(path) ?? Promise.resolve();
   const write = previous.catch(() => {}).then(() => replace(path, data, mode));
   queues.set(path, write);
@@ -21,13 +21,13 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): Promi
   return write;
 }
 
-async function replace(path: string, data: string, mode: number): Promise<void> {
+async function replace(path: string, data: string | Uint8Array, mode: number): Promise<void> {
   const temp = join(dirname(path), `.p2p-${randomBytes(8).toString("hex")}.tmp`);
   // "wx": never follows or reuses anything already at the temp name.
   const handle = await open(temp, "wx", mode);
   try {
     try {
-      await handle.writeFile(data, "utf8");
+      await handle.writeFile(data);
       await handle.sync();
     } finally {
       await handle.close();

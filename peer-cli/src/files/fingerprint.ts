@@ -19,18 +19,32 @@ export interface FileFingerprint {
 }
 
 /**
- * File times tick coarsely (a clock tick, up to seconds on some file systems),
- * so a write in the same tick as the hash leaves every time unchanged. A file
- * whose times are this close to its hash is re-hashed on the next check, as
- * git does with "racily clean" files.
+ * File times tick coarsely, so a write in the same tick as the hash leaves
+ * every time unchanged. A file whose times are this close to its hash is
+ * re-hashed on the next check, as git does with "racily clean" files. Times
+ * with a fraction of a second come from a kernel clock that ticks at most
+ * every 10 ms; whole seconds may mean a file system that keeps 1–2 s.
  */
-const RACY_WINDOW_MS = 2000;
+export function racyWindowMs(times: { mtimeMs: number; ctimeMs: number }): number {
+  return times.mtimeMs % 1000 !== 0 || times.ctimeMs % 1000 !== 0 ? 20 : 2000;
+}
 
-/** What a file looks like now, with its piece hashes (the leaves of its root). */
-export async function hashFile(path: string): Promise<{ fingerprint: FileFingerprint; leaves: Buffer }> {
+/** The device and inode a file must still have: the one registered, however its path is reached. */
+export interface SameInode {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * What a file looks like now, with its piece hashes (the leaves of its root).
+ * With `inode`, only that very file is read: a path that now leads to
+ * another file (replaced, or a symlink pointed elsewhere) is refused.
+ */
+export async function hashFile(path: string, inode?: SameInode): Promise<{ fingerprint: FileFingerprint; leaves: Buffer }> {
   const hashedAt = Date.now();
-  const opened = await openRegularFile(path);
+  const opened = await openRegularFile(path, inode && ((stats) => stats.dev === inode.dev && stats.ino === inode.ino));
   if (!opened.ok) {
+    if (opened.problem === "changed") throw new PeerError("changed", `${path} is now another file than the one registered (replaced, or a symlink pointed elsewhere)`);
     if (opened.problem === "missing") throw new PeerError("missing", `no such file: ${path}`);
     if (opened.problem === "denied") throw new PeerError("unreadable", `permission denied: ${path}`);
     if (opened.problem === "not-a-file") throw new PeerError("not-a-file", `not a regular file: ${path}`);
@@ -83,6 +97,6 @@ export function sameFile(
  * soon after a write that a later one could hide in the same tick.
  */
 export function stillValid(fingerprint: FileFingerprint, now: { size: number; dev: number; ino: number; mtimeMs: number; ctimeMs: number }): boolean {
-  const racy = Math.max(fingerprint.mtimeMs, fingerprint.ctimeMs) >= fingerprint.hashedAt - RACY_WINDOW_MS;
+  const racy = Math.max(fingerprint.mtimeMs, fingerprint.ctimeMs) >= fingerprint.hashedAt - racyWindowMs(fingerprint);
   return !racy && sameFile(fingerprint, now) && fingerprint.ctimeMs === now.ctimeMs;
 }

@@ -6,7 +6,7 @@
  * counted in one place for admission to judge.
  */
 import type net from "node:net";
-import { encodeLine, formatAddress, type TransferHeader } from "@p2p/shared";
+import { encodeLine, formatAddress, type ProbeAnswer, type TransferHeader } from "@p2p/shared";
 import { errnoCode } from "../files/errno.ts";
 import { Progress, type ProgressRules } from "./progress.ts";
 
@@ -63,7 +63,7 @@ export class ClientSocket {
   }
 
   /** A final header, then our side closes; the client's input is still drained so it can read the answer. */
-  reply(header: TransferHeader): void {
+  reply(header: TransferHeader | ProbeAnswer): void {
     if (this.gone) return;
     this.socket.end(encodeLine(header));
     this.socket.resume();

@@ -9,6 +9,7 @@ import { sameFile, type FileFingerprint } from "../files/fingerprint.ts";
 import { errnoCode } from "../files/errno.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { hashPieces } from "../files/piece-hashes.ts";
+import type { PieceStore } from "../files/piece-store.ts";
 import { changedRefusal, openOffered, unreadableRefusal, type Refusal } from "./open-offered.ts";
 
 /** Why a piece map could not be made; `status` is the transfer status to answer with. */
@@ -26,6 +27,8 @@ export interface PieceMapsOptions {
   maxEntries?: number;
   /** Bytes of digests kept, likewise. Default 64 MiB. */
   maxBytes?: number;
+  /** Where maps are kept across restarts and cache evictions; none by default. */
+  store?: PieceStore;
 }
 
 interface Entry {
@@ -40,12 +43,14 @@ export class PieceMaps {
   readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number;
   readonly #maxBytes: number;
+  readonly #store: PieceStore | undefined;
   #bytes = 0;
   #computations = 0;
 
   constructor(options: PieceMapsOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 256;
     this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.#store = options.store;
   }
 
   /** How many times a file was read to make a piece map (for tests). */
@@ -80,6 +85,7 @@ export class PieceMaps {
     const cached = this.#entries.get(file.path);
     if (cached !== undefined) this.#drop(file.path, cached);
     this.#insert(file.path, { fingerprint: fingerprintKey(file), bytes: leaves.length, digests: Promise.resolve(leaves) });
+    this.#store?.put(file.root, file.size, leaves).catch(() => {});
   }
 
   /** Cached, or computed from `handle`, which stays open until the computation settles. */
@@ -95,11 +101,10 @@ export class PieceMaps {
       }
     }
 
-    this.#computations++;
     const entry: Entry = {
       fingerprint,
       bytes: pieceCountFor(file.size, pieceSizeFor(file.size)) * PIECE_HASH_BYTES,
-      digests: computePieceMap(file, handle),
+      digests: this.#load(file, handle),
     };
     // A failure is not remembered: the next request tries again.
     entry.digests.catch(() => {
@@ -107,6 +112,16 @@ export class PieceMaps {
     });
     this.#insert(file.path, entry);
     return entry.digests;
+  }
+
+  /** From the store if it kept this content's map, else computed from the file (and then kept). */
+  async #load(file: OfferedFile, handle: FileHandle): Promise<Buffer> {
+    const kept = await this.#store?.get(file.root, file.size);
+    if (kept) return kept;
+    this.#computations++;
+    const leaves = await computePieceMap(file, handle);
+    this.#store?.put(file.root, file.size, leaves).catch(() => {});
+    return leaves;
   }
 
   #insert(path: string, entry: Entry): void {

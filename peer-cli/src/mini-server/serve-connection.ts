@@ -4,7 +4,7 @@
  * answer ends the connection. A connection carries one `get`, or any number
  * of `pieces` and `range` requests.
  */
-import { MAX_TRANSFER_HEADER_BYTES, parseTransferRequest, type TransferRequest } from "@p2p/shared";
+import { MAX_TRANSFER_HEADER_BYTES, parseTransferRequest, probeAnswer, type TransferRequest } from "@p2p/shared";
 import { errorMessage } from "../errors.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { answerGet, answerRange, type BodyOptions } from "./answer-bytes.ts";
@@ -51,6 +51,13 @@ export async function serveConnection(client: ClientSocket, context: ServeContex
     } catch (error) {
       requests.discard();
       client.reply({ status: "bad-request", message: errorMessage(error) });
+      return;
+    }
+
+    if (request.op === "probe") {
+      // The tracker checking that others can reach us: its nonce back, nothing read from disk.
+      requests.discard();
+      client.reply(probeAnswer(request.nonce));
       return;
     }
 

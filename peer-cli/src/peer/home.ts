@@ -21,6 +21,10 @@ export interface Home {
   filesFile: string;
   /** What this peer offers, for restarts and reconnects. */
   stateFile: string;
+  /** Held by the running peer: one peer per home. */
+  lockFile: string;
+  /** Piece maps of offered content, kept across restarts. */
+  piecesDir: string;
 }
 
 /** The home from --home, $P2P_PEER_HOME or ~/.p2p-peer; a relative one is taken from `cwd`. */
@@ -36,6 +40,8 @@ export function resolveHome(option?: string, cwd = workingDirectory()): Home {
     usersFile: join(dir, "users.txt"),
     filesFile: join(dir, "files.json"),
     stateFile: join(dir, "state.json"),
+    lockFile: join(dir, "peer.lock"),
+    piecesDir: join(dir, "pieces"),
   };
 }
 
@@ -64,7 +70,7 @@ export async function secureHome(home: Home): Promise<string[]> {
     await chmod(home.dir, 0o700);
     notes.push(`made ${home.dir} private (it was mode ${(dir.mode & 0o777).toString(8)})`);
   }
-  for (const file of [home.stateFile, home.usersFile, home.filesFile, home.controlSocket]) {
+  for (const file of [home.stateFile, home.usersFile, home.filesFile, home.controlSocket, home.lockFile]) {
     const info = await lstat(file).catch((error: unknown) => {
       if (errnoCode(error) === "ENOENT") return null;
       throw error;

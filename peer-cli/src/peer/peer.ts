@@ -16,11 +16,13 @@ import { downloadFile, type SourceDirectory } from "../download/download-file.ts
 import type { OfferedFile } from "../files/offered-files.ts";
 import type { MiniServer } from "../mini-server/server.ts";
 import type { TrackerClient } from "../tracker/tracker-client.ts";
+import type { Advertised } from "./advertised-address.ts";
 import type { Announcer } from "./announcer.ts";
 import type { FileIndex } from "./file-index.ts";
 import type { Home } from "./home.ts";
 import type { MapRefresh } from "./map-refresh.ts";
 import { listFiles, type FileFilter } from "./listing.ts";
+import type { Reachability } from "./reachability.ts";
 import { registerFiles, unregisterFiles } from "./registration.ts";
 import type { UserMap } from "./user-map.ts";
 
@@ -34,6 +36,8 @@ export interface PeerParts {
   userMap: UserMap;
   fileIndex: FileIndex;
   maps: MapRefresh;
+  reachability: Reachability;
+  advertised: Advertised;
   log: (line: string) => void;
 }
 
@@ -85,7 +89,8 @@ export class Peer {
   }
 
   status(): StatusOutcome {
-    const { home, trackerUrl, tracker, miniServer, announcer } = this.#parts;
+    const { home, trackerUrl, tracker, miniServer, announcer, reachability, advertised } = this.#parts;
+    const { mapping, mapError } = advertised;
     return {
       user: announcer.name,
       home: home.dir,
@@ -93,6 +98,12 @@ export class Peer {
       trackerConnected: tracker.connected,
       miniServerPort: miniServer.port,
       offered: announcer.files.size,
+      reachability: reachability.state,
+      portMapping: mapping
+        ? { protocol: mapping.protocol, gateway: mapping.gateway, externalHost: mapping.externalHost, externalPort: mapping.externalPort, leaseSeconds: mapping.leaseSeconds }
+        : mapError !== null
+          ? { error: mapError }
+          : null,
     };
   }
 

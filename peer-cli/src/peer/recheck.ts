@@ -1,12 +1,14 @@
 /**
  * Re-checks offered files before they are offered again (on restart and on
- * every reconnect): a file deleted or no longer a regular file is dropped;
- * one that changed, or whose last hash was taken too close to a write to
- * rule one out, is hashed again. What is offered is always what is on disk.
+ * every reconnect). A path that now leads to another file (replaced, or a
+ * symlink pointed elsewhere) is dropped, never re-hashed: someone who can
+ * write the folder must not be able to make this peer serve a different,
+ * perhaps private, file. The same file changed in place, or hashed too close
+ * to a write to rule one out, is hashed again. A file gone is dropped.
  */
 import { stat } from "node:fs/promises";
 import { errorMessage } from "../errors.ts";
-import { hashFile, stillValid } from "../files/fingerprint.ts";
+import { hashFile, stillValid, type SameInode } from "../files/fingerprint.ts";
 import type { OfferedFile } from "../files/offered-files.ts";
 import { mapLimit } from "./batching.ts";
 
@@ -20,19 +22,22 @@ export function recheckFiles(files: readonly OfferedFile[]): Promise<Recheck[]> 
   return mapLimit(files, HASH_CONCURRENCY, async (file): Promise<Recheck> => {
     const info = await stat(file.path).catch(() => null);
     if (!info) return { path: file.path, dropped: "it no longer exists" };
+    if (info.dev !== file.dev || info.ino !== file.ino) return { path: file.path, dropped: REPLACED };
     if (info.isFile() && stillValid(file, info)) return { file };
-    return hashAgain(file.path);
+    return hashAgain(file.path, file);
   });
 }
 
-/** Hashes every path afresh (files an older version saved, whose hashes are not trusted). */
-export function hashPaths(paths: readonly string[]): Promise<Recheck[]> {
-  return mapLimit(paths, HASH_CONCURRENCY, hashAgain);
+/** Hashes again files an older version saved (their hashes are not trusted), if each is still the same file. */
+export function hashPaths(files: readonly ({ path: string } & SameInode)[]): Promise<Recheck[]> {
+  return mapLimit(files, HASH_CONCURRENCY, (file) => hashAgain(file.path, file));
 }
 
-async function hashAgain(path: string): Promise<Recheck> {
+const REPLACED = "the path now leads to another file (replaced, or a symlink pointed elsewhere); register it again if that is meant";
+
+async function hashAgain(path: string, inode: SameInode): Promise<Recheck> {
   try {
-    const { fingerprint, leaves } = await hashFile(path);
+    const { fingerprint, leaves } = await hashFile(path, inode);
     return { file: { path, ...fingerprint }, leaves };
   } catch (error) {
     return { path, dropped: errorMessage(error) };

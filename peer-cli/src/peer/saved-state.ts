@@ -13,8 +13,8 @@ import type { OfferedFile } from "../files/offered-files.ts";
 export interface SavedState {
   user: string | null;
   files: OfferedFile[];
-  /** Paths saved by an older version (named by whole-file SHA-256): hashed again before they are offered. */
-  stale: string[];
+  /** Files saved by an older version (named by whole-file SHA-256): hashed again before they are offered, if still the same file. */
+  stale: { path: string; dev: number; ino: number }[];
 }
 
 /** 3: files named by content root; 2 and 1 named them by whole-file SHA-256. */
@@ -49,7 +49,9 @@ export async function loadState(file: string, log: (line: string) => void): Prom
     const entries = Array.isArray(raw.files) ? raw.files : [];
     if (raw.version !== STATE_VERSION) {
       // Nothing an older version computed is trusted: its paths are hashed again.
-      const stale = entries.flatMap((entry) => (isObject(entry) && typeof entry.path === "string" ? [entry.path] : []));
+      const stale = entries.flatMap((entry) =>
+        isObject(entry) && typeof entry.path === "string" && isNumber(entry.dev) && isNumber(entry.ino) ? [{ path: entry.path, dev: entry.dev, ino: entry.ino }] : [],
+      );
       return { user, files: [], stale };
     }
     const files = entries.map(readEntry).filter((entry) => entry !== null);

@@ -1,19 +1,25 @@
 /**
  * The local `user – host:port` map (`<home>/users.txt`). Downloads resolve
- * users here only, so a download never needs the tracker.
+ * users here only, so a download never needs the tracker. Whether each user
+ * was reachable comes with the tracker's list and is kept in memory only:
+ * users.txt keeps the assignment's line format, so a map read back from it
+ * knows nothing about reachability until the next refresh.
  */
-import { formatUsersFile, parseUsersFile, type UserAddress } from "@p2p/shared";
+import { formatUsersFile, parseUsersFile, type ListedUser } from "@p2p/shared";
 import { EXIT, PeerError } from "../errors.ts";
 import { CachedList } from "./cached-list.ts";
 
-const byName = (a: UserAddress, b: UserAddress) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0);
+const byName = (a: ListedUser, b: ListedUser) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0);
 
 export class UserMap {
-  readonly #list: CachedList<UserAddress>;
-  #byName = new Map<string, UserAddress>();
+  readonly #list: CachedList<ListedUser>;
+  #byName = new Map<string, ListedUser>();
 
   constructor(file: string) {
-    this.#list = new CachedList(file, { parse: (text) => parseUsersFile(text).users, serialize: formatUsersFile });
+    this.#list = new CachedList<ListedUser>(file, {
+      parse: (text) => parseUsersFile(text).users.map((u) => ({ ...u, reachable: null })),
+      serialize: formatUsersFile,
+    });
   }
 
   get file(): string {
@@ -25,7 +31,7 @@ export class UserMap {
     this.#index();
   }
 
-  async replace(users: readonly UserAddress[]): Promise<void> {
+  async replace(users: readonly ListedUser[]): Promise<void> {
     await this.#list.replace([...users].sort(byName));
     this.#index();
   }
@@ -34,7 +40,7 @@ export class UserMap {
     this.#byName = new Map(this.#list.items.map((u) => [u.user, u]));
   }
 
-  list(): UserAddress[] {
+  list(): ListedUser[] {
     return [...this.#list.items];
   }
 
@@ -42,11 +48,11 @@ export class UserMap {
     return this.#list.refreshedAt;
   }
 
-  find(user: string): UserAddress | undefined {
+  find(user: string): ListedUser | undefined {
     return this.#byName.get(user);
   }
 
-  lookup(user: string, refreshSeconds: number): UserAddress {
+  lookup(user: string, refreshSeconds: number): ListedUser {
     const found = this.#byName.get(user);
     if (found) return found;
     const refreshed = this.refreshedAt;

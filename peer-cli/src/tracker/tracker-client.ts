@@ -6,13 +6,16 @@ import {
   PING,
   PONG,
   ProtocolFailure,
+  isReachabilityPush,
   parsePush,
+  parseReachabilityReport,
   parseReplyEnvelope,
   pingFor,
-  printable,
+  sanitizeProse,
   type ChangedNotice,
   readResult,
   type RequestBody,
+  type ReachabilityReport,
   type RequestType,
   type ResultMap,
 } from "@p2p/shared";
@@ -31,6 +34,8 @@ export interface TrackerClientOptions {
   pingVersion?: () => string | null;
   /** The tracker's version, as a pong or a CHANGED notice tells it (with the notice, which may carry the changes). */
   onVersion?: (version: string, notice?: ChangedNotice) => void;
+  /** The tracker's unasked report on whether others can reach this peer's mini-server. */
+  onReachability?: (report: ReachabilityReport) => void;
   log: (line: string) => void;
   requestTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -48,8 +53,8 @@ interface Pending {
 }
 
 export class TrackerClient {
-  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "token" | "pingVersion" | "onVersion">> &
-    Pick<TrackerClientOptions, "onReady" | "token" | "pingVersion" | "onVersion">;
+  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "onReachability" | "token" | "pingVersion" | "onVersion">> &
+    Pick<TrackerClientOptions, "onReady" | "onReachability" | "token" | "pingVersion" | "onVersion">;
   private ws: WebSocket | null = null;
   /** Whether the current socket ever opened: one that never did may have been refused. */
   private opened = false;
@@ -212,7 +217,7 @@ export class TrackerClient {
     try {
       push = parsePush(data);
     } catch (error) {
-      this.options.log(`ignored a malformed message from the tracker: ${printable(errorMessage(error))}`);
+      this.options.log(`ignored a malformed message from the tracker: ${sanitizeProse(errorMessage(error))}`);
       return;
     }
     if (push.type === "pong") {
@@ -228,6 +233,10 @@ export class TrackerClient {
       this.missedPongs = 0;
       return;
     }
+    if (isReachabilityPush(data)) {
+      this.onReachability(data);
+      return;
+    }
     if (data.startsWith('{"type":')) return this.onPush(data);
     let id: number | null;
     let settle: (pending: Pending) => void;
@@ -236,10 +245,10 @@ export class TrackerClient {
       id = typeof reply.id === "number" ? reply.id : null;
       settle = (p) => {
         if (reply.ok) p.accept(reply.result);
-        else p.reject(new PeerError(reply.error.code, printable(reply.error.message)));
+        else p.reject(new PeerError(reply.error.code, sanitizeProse(reply.error.message)));
       };
     } catch (error) {
-      this.options.log(`ignored a malformed message from the tracker: ${printable(errorMessage(error))}`);
+      this.options.log(`ignored a malformed message from the tracker: ${sanitizeProse(errorMessage(error))}`);
       return;
     }
     const pending = id === null ? undefined : this.pending.get(id);
@@ -250,8 +259,19 @@ export class TrackerClient {
       settle(pending);
     } catch (error) {
       const message = error instanceof ProtocolFailure ? error.message : errorMessage(error);
-      pending.reject(new PeerError("bad-reply", `the tracker's ${pending.type} reply is malformed: ${printable(message)}`));
+      pending.reject(new PeerError("bad-reply", `the tracker's ${pending.type} reply is malformed: ${sanitizeProse(message)}`));
     }
+  }
+
+  private onReachability(data: string): void {
+    let report: ReachabilityReport;
+    try {
+      report = parseReachabilityReport(data);
+    } catch (error) {
+      this.options.log(`ignored a malformed reachability report from the tracker: ${sanitizeProse(errorMessage(error))}`);
+      return;
+    }
+    this.options.onReachability?.(report);
   }
 
   private onClose(ws: WebSocket): void {

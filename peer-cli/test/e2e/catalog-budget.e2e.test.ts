@@ -8,7 +8,7 @@
 import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_CATALOG_BYTES, type TrackerReply } from "@p2p/shared";
+import { MAX_CATALOG_BYTES, type TrackerReply, isReachabilityPush } from "@p2p/shared";
 import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
 
 /** A bare WebSocket client: one request at a time. */
@@ -29,7 +29,13 @@ class Hostile {
 
   request(body: object): Promise<TrackerReply> {
     return new Promise((resolve) => {
-      this.ws.addEventListener("message", (event) => resolve(JSON.parse(String(event.data)) as TrackerReply), { once: true });
+      const onMessage = (event: MessageEvent) => {
+        // The reachability report after hello answers no request.
+        if (isReachabilityPush(String(event.data))) return;
+        this.ws.removeEventListener("message", onMessage);
+        resolve(JSON.parse(String(event.data)) as TrackerReply);
+      };
+      this.ws.addEventListener("message", onMessage);
       this.ws.send(JSON.stringify({ id: 1, ...body }));
     });
   }

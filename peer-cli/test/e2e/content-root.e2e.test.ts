@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pieceSizeFor, PROTOCOL_VERSION } from "@p2p/shared";
+import { isReachabilityPush, pieceSizeFor, PROTOCOL_VERSION } from "@p2p/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
 import { startFakeSource, type FakeSource } from "../fake-source.ts";
@@ -39,7 +39,10 @@ async function registerRaw(user: string, port: number, file: { path: string; siz
     socket.addEventListener("error", reject, { once: true });
   });
   const replies: string[] = [];
-  socket.addEventListener("message", (event) => replies.push(String(event.data)));
+  socket.addEventListener("message", (event) => {
+    // Replies only: the tracker also pushes a reachability report after hello.
+    if (!isReachabilityPush(String(event.data))) replies.push(String(event.data));
+  });
   socket.send(JSON.stringify({ id: 1, type: "hello", port, protocol: PROTOCOL_VERSION }));
   socket.send(JSON.stringify({ id: 2, type: "register", user, files: [file] }));
   await waitFor(`${user}'s register to be answered`, () => replies.length === 2);

@@ -145,6 +145,13 @@ describe("odd file names", () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('register has no option "-x.txt"; to name a file that starts with "-", put "--" before it');
 
+    // -v and -h are not shortcuts here either: a file of that name needs -- too.
+    expect((await p.runIn(join(dir, "files"), "register", "Odd", "-v")).stderr).toContain('register has no option "-v"');
+    // An unquoted space would lose the save path's second half: refused instead.
+    const split = await p.run("download", "Odd", comma, join(dir, "my"), "copy.txt");
+    expect(split.code).toBe(2);
+    expect(split.stderr).toContain('"copy.txt" is left over (quote a path that has spaces)');
+
     const registered = await p.runIn(join(dir, "files"), "register", "Odd", "--", "a,b.txt", "-x.txt");
     expect(registered.code, registered.stderr).toBe(0);
     const paths = (JSON.parse((await p.run("list-files", "--json")).stdout) as { user: string; path: string }[]).filter((f) => f.user === "Odd").map((f) => f.path);

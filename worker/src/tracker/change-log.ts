@@ -17,11 +17,11 @@
  * The log keeps the newest changes within LOG_MAX_BYTES and LOG_MAX_ENTRIES;
  * older ones are dropped (from memory and storage) as new ones come in.
  */
-import type { FileEntry, Version } from "@p2p/shared";
+import type { FileEntry, Reachable, Version } from "@p2p/shared";
 import { formatVersion } from "@p2p/shared";
 
 export type Change =
-  | { kind: "user"; user: string; host: string; port: number }
+  | { kind: "user"; user: string; host: string; port: number; reachable?: Reachable }
   | { kind: "user-gone"; user: string }
   | { kind: "files"; user: string; files: readonly FileEntry[] }
   | { kind: "files-gone"; user: string; paths: readonly string[] };

@@ -6,6 +6,7 @@ import {
   type FileEntry,
   type RequestOf,
   type RequestType,
+  type Reachable,
   type ResultMap,
   type Version,
 } from "@p2p/shared";
@@ -27,6 +28,10 @@ export interface CommandContext {
   sync: SyncAnswers;
   /** From now on, this socket is told when the version moves. */
   watch(): void;
+  /** `[{user, host, port, reachable}, …]`, as list-users answers unpaged. */
+  usersJson(): string;
+  /** What the reachability probe found for one user. */
+  reachableOf(user: string): Reachable;
 }
 
 type Handler<T extends RequestType> = (ctx: CommandContext, request: RequestOf<T>) => ResultMap[T] | Serialized;
@@ -77,8 +82,8 @@ export const commands: { [T in RequestType]: Handler<T> } = {
   "list-users": (ctx, request) =>
     new Serialized(
       request.limit !== undefined || request.cursor !== undefined
-        ? usersPageJson(usersPage(ctx.store, request), ctx.version())
-        : `{"users":${ctx.store.listUsersJson()}}`,
+        ? usersPageJson(usersPage(ctx.store, request, (user) => ctx.reachableOf(user)), ctx.version())
+        : `{"users":${ctx.usersJson()}}`,
     ),
 
   sync(ctx, { since }) {

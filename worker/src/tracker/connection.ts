@@ -1,3 +1,5 @@
+import type { Reachable } from "@p2p/shared";
+
 /**
  * What the tracker knows about one socket, kept in the socket's attachment
  * so it survives hibernation together with the socket itself.
@@ -19,6 +21,8 @@ export interface Connection {
   pinged?: number;
   /** Asked for `sync`, so it is told when the version moves. */
   watching?: boolean;
+  /** What the last reachability probe found (reachability.ts); absent or null until one has. */
+  reachable?: Reachable;
 }
 
 export function readConnection(ws: WebSocket): Connection | null {

@@ -5,13 +5,13 @@
  * departure is kept, so the set applied to any copy from the run's start
  * gives the state at its end (shared/src/sync.ts).
  */
-import type { ChangeSet, FileListing, UserAddress } from "@p2p/shared";
+import type { ChangeSet, FileListing, ListedUser } from "@p2p/shared";
 import type { Change } from "./change-log.ts";
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function foldChanges(changes: readonly Change[]): ChangeSet {
-  const users = new Map<string, UserAddress | null>();
+  const users = new Map<string, ListedUser | null>();
   const gone = new Set<string>();
   /** Per user, each path's last state since the user's last departure: a listing, or null for removed. */
   const files = new Map<string, Map<string, FileListing | null>>();
@@ -23,7 +23,7 @@ export function foldChanges(changes: readonly Change[]): ChangeSet {
   for (const change of changes) {
     switch (change.kind) {
       case "user":
-        users.set(change.user, { user: change.user, host: change.host, port: change.port });
+        users.set(change.user, { user: change.user, host: change.host, port: change.port, reachable: change.reachable ?? null });
         break;
       case "user-gone":
         gone.add(change.user);

@@ -15,6 +15,7 @@ import {
   readUserCursor,
   userCursor,
   utf8Length,
+  type Reachable,
   type Version,
 } from "@p2p/shared";
 import type { TrackerStore } from "./store.ts";
@@ -110,14 +111,15 @@ export function filesPage(store: TrackerStore, query: FilesQuery, maxBytes = PAG
   return { json: page.json(), next: null };
 }
 
-export function usersPage(store: TrackerStore, query: UsersQuery, maxBytes = PAGE_ENTRY_BYTES): Page {
+/** With `reachableOf`, each user also says what the reachability probe found, as list-users and sync show it. */
+export function usersPage(store: TrackerStore, query: UsersQuery, reachableOf?: (user: string) => Reachable, maxBytes = PAGE_ENTRY_BYTES): Page {
   const names = store.userNames();
   const page = new PageBuilder(query.limit ?? DEFAULT_PAGE_LIMIT, maxBytes);
   let last: string | null = null;
   for (let u = query.cursor === undefined ? 0 : nameIndex(names, readUserCursor(query.cursor), false); u < names.length; u++) {
     const user = names[u]!;
     const { host, port } = store.userAddress(user)!;
-    const json = JSON.stringify({ user, host, port });
+    const json = JSON.stringify(reachableOf ? { user, host, port, reachable: reachableOf(user) } : { user, host, port });
     if (!page.add(json, utf8Length(json))) return { json: page.json(), next: userCursor(last!) };
     last = user;
   }

@@ -15,7 +15,7 @@
  * The store also keeps the catalog within its budgets: each user's path
  * bytes, and the size of the whole listing.
  */
-import { ProtocolFailure, type FileEntry } from "@p2p/shared";
+import { ProtocolFailure, type FileEntry, type UserAddress } from "@p2p/shared";
 import type { Budgets } from "./budgets.ts";
 import type { Change } from "./change-log.ts";
 import { LISTING_ENVELOPE_BYTES, entrySize } from "./listing-size.ts";
@@ -85,6 +85,7 @@ export class TrackerStore {
   /** What every user's files add to the listing, together. */
   private catalogBytes = 0;
   /** The listings' JSON, kept until something changes. */
+  private usersList: UserAddress[] | null = null;
   private usersJson: string | null = null;
   private filesJson: string | null = null;
   private readonly pending: (() => void)[] = [];
@@ -219,6 +220,18 @@ export class TrackerStore {
     this.changed({ kind: "user", user, host, port });
   }
 
+  /**
+   * What the listing says about a user beside its row changed (the probe's
+   * reachability, kept in its socket's attachment): versioned like a move,
+   * so peers that sync learn it from the change set.
+   */
+  touchUser(user: string): void {
+    const row = this.users.get(user);
+    if (!row) return;
+    this.usersChanged();
+    this.changed({ kind: "user", user, host: row.host, port: row.port });
+  }
+
   dropUser(user: string): void {
     const row = this.users.get(user);
     if (!row) return;
@@ -295,14 +308,18 @@ export class TrackerStore {
     return this.files.get(user);
   }
 
+  /** Every user, sorted by name: the same array until users change, so derived listings can be kept too. */
+  listUsers(): readonly UserAddress[] {
+    this.usersList ??= this.userNames().flatMap((user) => {
+      const row = this.users.get(user);
+      return row ? [{ user, host: row.host, port: row.port }] : [];
+    });
+    return this.usersList;
+  }
+
   /** Every user as a JSON array, `[{user, host, port}, …]` sorted by user. Asked for far more often than users come and go. */
   listUsersJson(): string {
-    this.usersJson ??= JSON.stringify(
-      [...this.users.keys()].sort(byKey).map((user) => {
-        const { host, port } = this.users.get(user)!;
-        return { user, host, port };
-      }),
-    );
+    this.usersJson ??= JSON.stringify(this.listUsers());
     return this.usersJson;
   }
 
@@ -328,6 +345,7 @@ export class TrackerStore {
   }
 
   private usersChanged(): void {
+    this.usersList = null;
     this.usersJson = null;
     this.sortedUsers = null;
   }

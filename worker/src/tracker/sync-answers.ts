@@ -4,7 +4,7 @@
  * peer asks at about the same moment, mostly from the same version, so each
  * answer is kept until the version moves and then served as it is.
  */
-import { MAX_PAGE_LIMIT, parseVersion, type Version } from "@p2p/shared";
+import { MAX_PAGE_LIMIT, parseVersion, type Reachable, type Version } from "@p2p/shared";
 import type { ChangeLog } from "./change-log.ts";
 import { foldChanges } from "./delta.ts";
 import { PAGE_ENTRY_BYTES, filesPage, usersPage } from "./paging.ts";
@@ -19,9 +19,12 @@ export class SyncAnswers {
   #cachedFor: Version | null = null;
   readonly #cache = new Map<string, string>();
 
-  constructor(store: TrackerStore, log: ChangeLog) {
+  readonly #reachableOf: (user: string) => Reachable;
+
+  constructor(store: TrackerStore, log: ChangeLog, reachableOf: (user: string) => Reachable) {
     this.#store = store;
     this.#log = log;
+    this.#reachableOf = reachableOf;
   }
 
   /** The result's JSON. `since` was checked to be a well-formed version. */
@@ -55,7 +58,7 @@ export class SyncAnswers {
 
   #snapshot(versionJson: string): string {
     // Two pages in one reply, each with half the room of one.
-    const users = usersPage(this.#store, { limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2);
+    const users = usersPage(this.#store, { limit: MAX_PAGE_LIMIT }, this.#reachableOf, PAGE_ENTRY_BYTES / 2);
     const files = filesPage(this.#store, { limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2);
     return `{"version":${versionJson},"snapshot":{"users":${users.json},"usersNext":${JSON.stringify(users.next)},"files":${files.json},"filesNext":${JSON.stringify(files.next)}}}`;
   }

@@ -26,6 +26,7 @@ import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnect
 import { MessageBudget } from "./message-budget.ts";
 import { Notices } from "./notices.ts";
 import { filesPage, filesPageJson, usersPage, usersPageJson, type FilesQuery, type UsersQuery } from "./paging.ts";
+import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
 import { SyncAnswers } from "./sync-answers.ts";
@@ -48,6 +49,7 @@ export class Tracker extends DurableObject {
   private readonly messageBudget: MessageBudget;
   /** The one reply a socket gets when its budget runs dry; the message it answers was never read. */
   private readonly rateLimited: string;
+  private readonly reachability: Reachability;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -76,7 +78,15 @@ export class Tracker extends DurableObject {
       onWriteFailure: (error) => this.storageFailed(error),
       onChange: (change) => this.changed(change),
     });
-    this.sync = new SyncAnswers(this.store, this.log);
+    const probeTimeout = Number(env.PROBE_TIMEOUT_MS);
+    this.reachability = new Reachability(() => ctx.getWebSockets(), {
+      ...DEFAULT_PROBE_LIMITS,
+      ...(Number.isFinite(probeTimeout) && probeTimeout > 0 ? { timeoutMs: probeTimeout } : {}),
+      loopbackOnly: env.PROBE_LOOPBACK_ONLY === "1",
+    }, (user, conn) => {
+      if (this.store.holderOf(user) === conn) this.store.touchUser(user);
+    });
+    this.sync = new SyncAnswers(this.store, this.log, (user) => this.reachability.reachableOf(this.store, user));
     this.notices.arm();
     // On every start, fresh or after eviction: users without a live socket are ghosts.
     this.store.dropUsersExcept(this.liveUsers());
@@ -152,6 +162,8 @@ export class Tracker extends DurableObject {
         ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}`
         : JSON.stringify(reply),
     );
+    // After the hello's answer: the probe's result follows when it is known.
+    if (reply.ok && parsed.ok && parsed.request.type === "hello") this.reachability.check(ws);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -168,8 +180,9 @@ export class Tracker extends DurableObject {
     return this.store.listFilesJson();
   }
 
+  /** The users with what each one's probe found: `[{user, host, port, reachable}]`. */
   usersJson(): string {
-    return this.store.listUsersJson();
+    return this.reachability.listUsersJson(this.store);
   }
 
   /** For the HTTP API with a query: one page, as a paged list-files or list-users answers (paging.ts). */
@@ -178,7 +191,7 @@ export class Tracker extends DurableObject {
   }
 
   usersPage(query: UsersQuery): string {
-    return usersPageJson(usersPage(this.store, query), this.log.version);
+    return usersPageJson(usersPage(this.store, query, (user) => this.reachability.reachableOf(this.store, user)), this.log.version);
   }
 
   /**
@@ -205,6 +218,8 @@ export class Tracker extends DurableObject {
 
   /** The store changed: move the version (or start a new epoch) and tell the peers. Returns what to store with the change. */
   private changed(change: Change | "reset"): () => void {
+    // A user's entry carries what its probe found, as list-users shows it.
+    if (change !== "reset" && change.kind === "user") change = { ...change, reachable: this.reachability.reachableOf(this.store, change.user) };
     const store = change === "reset" ? this.log.reset() : this.log.record(change);
     this.notices.moved();
     return store;
@@ -222,6 +237,8 @@ export class Tracker extends DurableObject {
         if (!connection.watching) writeConnection(ws, { ...connection, watching: true });
         this.notices.watch(ws);
       },
+      usersJson: () => this.reachability.listUsersJson(this.store),
+      reachableOf: (user) => this.reachability.reachableOf(this.store, user),
     };
     try {
       const handler = commands[request.type] as (ctx: CommandContext, req: TrackerRequest) => unknown;
@@ -248,6 +265,7 @@ export class Tracker extends DurableObject {
   /** Removes the socket's user and every file it offered. */
   private forget(ws: WebSocket): void {
     const connection = readConnection(ws);
+    if (connection) this.reachability.forget(connection.conn);
     if (connection?.user && this.store.holderOf(connection.user) === connection.conn) {
       this.store.dropUser(connection.user);
     }

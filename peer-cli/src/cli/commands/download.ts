@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { printable } from "@p2p/shared";
+import { printable, printableProse } from "@p2p/shared";
 import { defineCommand } from "citty";
 import { commandContext, homeArg, jsonArg, type CommandEnv } from "../env.ts";
 import { printDownloaded, printJson } from "../output.ts";
@@ -35,7 +35,7 @@ export default (env: CommandEnv) =>
           },
           (event) => {
             if (event.event === "progress") bar.update(event.received, event.total, event.sources);
-            else if (!args.json) bar.note(`dropped source ${printable(event.user)}: ${printable(event.reason)}`);
+            else if (!args.json) bar.note(`dropped source ${printable(event.user)}: ${printableProse(event.reason)}`);
           },
         );
         bar.done();

@@ -3,6 +3,7 @@ import { defineCommand } from "citty";
 import { EXIT } from "../../errors.ts";
 import { resolveHome } from "../../peer/home.ts";
 import { startPeer } from "../../peer/start-peer.ts";
+import { LAN_TARGETS, type PortMapTargets } from "../../port-map/port-mapping.ts";
 import { isValidToken } from "../../tracker/access-token.ts";
 import { advertisedHost, unbracket } from "../address-args.ts";
 import { usage } from "../env.ts";
@@ -20,6 +21,8 @@ export default defineCommand({
     port: { type: "string", description: "Mini-server port; 0 picks a free one", default: "0", valueHint: "port" },
     bind: { type: "string", description: "Address the mini-server listens on (default: every address, IPv6 and IPv4)", valueHint: "addr" },
     host: { type: "string", description: "Address other peers should use to reach this one, a name or an IP (default: as the tracker sees it)", valueHint: "host" },
+    "port-map": { type: "boolean", description: "Ask the home router (UPnP or NAT-PMP) to forward a public port to the mini-server; renewed while running, removed on stop" },
+    "require-port-map": { type: "boolean", description: "Like --port-map, but stop (exit 1) when the router will not map the port" },
     user: { type: "string", description: "Claim this user name at once (otherwise the first register names the peer)", valueHint: "name" },
     fresh: { type: "boolean", description: "Start empty instead of offering again what this home offered last time" },
     token: { type: "string", description: "The tracker's access token, if it needs one (default: $P2P_TOKEN, which other users cannot see in ps)", valueHint: "token" },
@@ -48,6 +51,7 @@ export default defineCommand({
       port,
       ...(args.bind !== undefined ? { bind: unbracket(args.bind) } : {}),
       ...(host !== undefined ? { host } : {}),
+      ...(args["port-map"] || args["require-port-map"] ? { portMap: { required: args["require-port-map"] === true, ...portMapTargets() } } : {}),
       ...(args.user ? { user: args.user } : {}),
       ...(args.fresh ? { fresh: true } : {}),
       refreshSeconds: refresh,
@@ -74,6 +78,25 @@ export default defineCommand({
     else await new Promise(() => {});
   },
 });
+
+/**
+ * Where --port-map looks for the router: the LAN (SSDP multicast, the
+ * default gateway), or, in tests, fakes on loopback given by
+ * P2P_TEST_SSDP and P2P_TEST_NAT_PMP (host:port). Once either is set, the
+ * other protocol is off unless set too, so a test never reaches a real router.
+ */
+function portMapTargets(): { targets: PortMapTargets; leaseSeconds?: number } {
+  const ssdp = process.env.P2P_TEST_SSDP;
+  const natPmp = process.env.P2P_TEST_NAT_PMP;
+  const lease = Number(process.env.P2P_TEST_PORT_MAP_LEASE_S);
+  const leaseSeconds = Number.isInteger(lease) && lease > 0 ? { leaseSeconds: lease } : {};
+  if (!ssdp && !natPmp) return { targets: LAN_TARGETS, ...leaseSeconds };
+  const hostPort = (value: string | undefined) => {
+    const match = value ? /^(.+):(\d+)$/.exec(value) : null;
+    return match ? { host: match[1]!, port: Number(match[2]) } : null;
+  };
+  return { targets: { ssdp: hostPort(ssdp), natPmp: hostPort(natPmp) }, ...leaseSeconds };
+}
 
 /**
  * Test and benchmark switches, never set in normal use: P2P_TEST_THROTTLE_BPS
