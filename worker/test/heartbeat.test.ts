@@ -37,6 +37,18 @@ describe("heartbeat", () => {
     await alive.close();
   });
 
+  it("wakes next when the first socket could be overdue, not on a fixed beat", async () => {
+    const young = await TrackerSocket.hello();
+    const opened = Date.now();
+    await young.ok("register", { user: "beat", files: [] });
+    expect(await runDurableObjectAlarm(trackerStub())).toBe(true);
+    const due = await runInDurableObject(trackerStub(), (_instance, state) => state.storage.getAlarm());
+    // 45 s (the default timeout) after the socket was last seen: not 15 s, as a beat of a third of it would be.
+    expect(due).toBeGreaterThanOrEqual(opened - 1_000 + 45_000);
+    expect(due).toBeLessThanOrEqual(Date.now() + 45_001);
+    await young.close();
+  });
+
   it("leaves young connections alone even before their first ping", async () => {
     const young = await TrackerSocket.hello();
     await young.ok("register", { user: "young", files: [file("/y")] });

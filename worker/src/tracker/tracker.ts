@@ -39,6 +39,8 @@ export const PEER_HOST_HEADER = "X-P2P-Peer-Host";
  * closed (a killed machine, a cut network). Peers ping every 10 s.
  */
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
+/** Sweeps never follow each other closer than this, however the sockets' times fall. */
+const MIN_SWEEP_GAP_MS = 100;
 
 export class Tracker extends DurableObject {
   private readonly budgets: Budgets;
@@ -106,32 +108,39 @@ export class Tracker extends DurableObject {
     const conn = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [connTag(conn), addressTag(seenHost)]);
     writeConnection(server, { conn, seenHost, host: seenHost, port: null, user: null, since: Date.now() });
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.sweepInterval());
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.heartbeatTimeout() + 1);
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  /** The heartbeat sweep: closes sockets whose peer stopped pinging, and forgets their users. */
+  /**
+   * The heartbeat sweep: closes sockets whose peer stopped pinging, and
+   * forgets their users. It wakes when the first socket could next be
+   * overdue rather than on a fixed beat: with peers pinging every 10 s, about
+   * once per (timeout − 10 s), and every silent socket is dropped right as
+   * its time runs out.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const timeout = this.heartbeatTimeout();
-    const sockets = this.ctx.getWebSockets();
-    for (const ws of sockets) {
+    let nextDue = Infinity;
+    for (const ws of this.ctx.getWebSockets()) {
       const connection = readConnection(ws);
+      if (!connection) continue;
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-      if (!connection || now - Math.max(pinged, connection.pinged ?? 0, connection.since) <= timeout) continue;
+      const seen = Math.max(pinged, connection.pinged ?? 0, connection.since);
+      if (now - seen <= timeout) {
+        nextDue = Math.min(nextDue, seen + timeout + 1);
+        continue;
+      }
       this.forget(ws);
       closeQuietly(ws, CLOSE_NO_HEARTBEAT, "no heartbeat");
     }
-    if (this.ctx.getWebSockets().length > 0) await this.ctx.storage.setAlarm(now + this.sweepInterval());
+    if (nextDue !== Infinity) await this.ctx.storage.setAlarm(Math.max(nextDue, now + MIN_SWEEP_GAP_MS));
   }
 
   private heartbeatTimeout(): number {
     const configured = Number(this.env.HEARTBEAT_TIMEOUT_MS);
     return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_HEARTBEAT_TIMEOUT_MS;
-  }
-
-  private sweepInterval(): number {
-    return Math.max(100, Math.floor(this.heartbeatTimeout() / 3));
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
