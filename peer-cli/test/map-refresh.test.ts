@@ -121,6 +121,29 @@ describe("the maps", () => {
     expect(maps.version).toBe("t-2");
   });
 
+  it("write a snapshot that came in even when settling it fails, and nothing is lost for the next update", async () => {
+    const tracker = await ScriptedTracker.start();
+    stops.push(() => tracker.close());
+    const { maps, usersFile, filesFile } = await peerOn(tracker);
+    tracker.hold("sync");
+    tracker.hold("list-files");
+    const refreshing = maps.refreshNow();
+    const alice = { user: "Alice", host: "127.0.0.1", port: 4001, reachable: null };
+    const file = (path: string) => ({ user: "Alice", path, size: 1, root });
+    tracker.reply(await tracker.next((r) => r.type === "sync" && r.body.since === "t-1", "the pull"), {
+      version: "e2-5",
+      snapshot: { users: [alice], usersNext: null, files: [file("/1")], filesNext: "f1" },
+    });
+    tracker.reply(await tracker.next((r) => r.type === "list-files", "the next files page"), { files: [file("/2")], next: null, version: "e2-5" });
+    const settle = await tracker.next((r) => r.type === "sync" && r.body.since === "e2-5", "the settling pull");
+    settle.socket.send(JSON.stringify({ id: settle.id, ok: false, error: { code: "internal", message: "the tracker failed" } }));
+    await refreshing;
+
+    expect(maps.version).toBe("e2-5");
+    expect(await readFile(usersFile, "utf8")).toBe("Alice – 127.0.0.1:4001\n");
+    await eventually(async () => (await readFile(filesFile, "utf8").catch(() => "")) === JSON.stringify([file("/1"), file("/2")]), "files.json to hold the snapshot");
+  });
+
   it("send their version with each ping, and pull when a pong tells of a newer one", async () => {
     const tracker = await ScriptedTracker.start();
     stops.push(() => tracker.close());

@@ -12,7 +12,7 @@
  * its version and are answered by the runtime, and the safety net asks only
  * when a pong told of a newer version that no pull has fetched yet.
  */
-import { isNewer, type ChangedNotice, type Touched, type Version } from "@p2p/shared";
+import { isNewer, parseVersion, type ChangedNotice, type Version } from "@p2p/shared";
 import { errorMessage } from "../errors.ts";
 import type { TrackerClient } from "../tracker/tracker-client.ts";
 import type { FileIndex } from "./file-index.ts";
@@ -141,28 +141,49 @@ export class MapRefresh {
    * maps are still behind; then writes what changed.
    */
   async #update(ask: Ask, mustAsk: boolean): Promise<void> {
-    const { userMap, fileIndex } = this.#options;
-    const touched: Touched = { users: false, files: false };
-    const add = (more: Touched) => {
-      touched.users ||= more.users;
-      touched.files ||= more.files;
-    };
-    for (const notice of this.#notices.splice(0)) {
-      const applied = this.#sync.applyNotice(notice);
-      if (applied === null) {
-        // Older than the notice's start, or another epoch: the pull brings what the rest would.
-        mustAsk = true;
-        break;
+    try {
+      for (const notice of this.#notices.splice(0)) {
+        if (this.#sync.applyNotice(notice) === null) {
+          // Older than the notice's start, or another epoch: the pull brings what the rest would.
+          mustAsk = true;
+          break;
+        }
       }
-      add(applied);
+      if (mustAsk || this.#sync.version === null || this.#behind()) {
+        await this.#sync.pull(ask);
+        this.#pulled();
+      }
+    } finally {
+      // Whatever did change is written, even when the pull failed halfway (a snapshot in, its settling lost).
+      if (!this.#stopped) await this.#write();
     }
-    if (mustAsk || this.#sync.version === null || this.#behind()) add(await this.#sync.pull(ask));
-    if (this.#stopped) return;
-    // A process's first pull is a snapshot, which touches both: whatever a previous run left is replaced.
+  }
+
+  /**
+   * A pull answers with the tracker's version of that moment: a version told
+   * before it, of an epoch since gone (the tracker restarted), must not keep
+   * the maps looking behind.
+   */
+  #pulled(): void {
+    const version = this.#sync.version;
+    const told = this.#trackerVersion;
+    if (version === null) return;
+    if (told === null || parseVersion(told).epoch !== parseVersion(version).epoch || !isNewer(told, version)) this.#trackerVersion = version;
+  }
+
+  /** Writes both files from the one copy, where it changed since the last write. */
+  async #write(): Promise<void> {
+    const { userMap, fileIndex } = this.#options;
     const catalog = this.#sync.catalog;
-    await Promise.all([
-      touched.users ? userMap.replace(catalog.userList()) : undefined,
-      touched.files ? fileIndex.replace(catalog.fileList()) : undefined,
-    ]);
+    const unwritten = this.#sync.takeUnwritten();
+    try {
+      await Promise.all([
+        unwritten.users ? userMap.replace(catalog.userList()) : undefined,
+        unwritten.files ? fileIndex.replace(catalog.fileList()) : undefined,
+      ]);
+    } catch (error) {
+      this.#sync.stillUnwritten(unwritten);
+      throw error;
+    }
   }
 }

@@ -19,6 +19,8 @@ const MAX_SNAPSHOTS = 3;
 export class CatalogSync {
   #catalog = new Catalog();
   #version: Version | null = null;
+  /** What changed since the files were last written: kept here, so a pull that fails halfway loses none of it. */
+  #unwritten: Touched = { users: false, files: false };
 
   get version(): Version | null {
     return this.#version;
@@ -26,6 +28,22 @@ export class CatalogSync {
 
   get catalog(): Catalog {
     return this.#catalog;
+  }
+
+  /** What changed since the last call (or since the start: a first snapshot changes both). */
+  takeUnwritten(): Touched {
+    const unwritten = this.#unwritten;
+    this.#unwritten = { users: false, files: false };
+    return unwritten;
+  }
+
+  /** A write of what `takeUnwritten` gave failed: the next write tries again. */
+  stillUnwritten(touched: Touched): void {
+    this.#mark(touched);
+  }
+
+  #mark(touched: Touched): void {
+    this.#unwritten = { users: this.#unwritten.users || touched.users, files: this.#unwritten.files || touched.files };
   }
 
   /**
@@ -42,6 +60,7 @@ export class CatalogSync {
     if (known.seq >= to.seq) return { users: false, files: false };
     const touched = this.#catalog.apply(notice.changes);
     this.#version = notice.v;
+    this.#mark(touched);
     return touched;
   }
 
@@ -57,6 +76,7 @@ export class CatalogSync {
       if ("changes" in answer) {
         const changed = this.#catalog.apply(answer.changes);
         this.#version = answer.version;
+        this.#mark(changed);
         return { users: touched.users || changed.users, files: touched.files || changed.files };
       }
       if (++snapshots > MAX_SNAPSHOTS) throw new PeerError("sync-failed", `the tracker's catalog kept changing while ${MAX_SNAPSHOTS} snapshots were read; trying again later`);
@@ -78,6 +98,7 @@ export class CatalogSync {
       this.#catalog = catalog;
       this.#version = answer.version;
       touched.users = touched.files = true;
+      this.#mark(touched);
       // One reply is the catalog at its version; pages read later may be newer, and the next sync settles them.
       if (snapshot.usersNext === null && snapshot.filesNext === null) return touched;
     }
