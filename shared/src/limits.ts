@@ -74,6 +74,31 @@ export const SOCKET_TOKENS_PER_SECOND = 200;
 export const SOCKET_TOKEN_BURST = 400;
 export const SOCKET_DROPS_BEFORE_CLOSE = 20;
 export const SOCKET_BYTES_PER_TOKEN = 16 * 1024;
+
+/**
+ * What answering costs a socket beside its message: a reply takes one more
+ * token per REPLY_BYTES_PER_TOKEN (a snapshot's eight 1 MiB pages cost 128),
+ * and a change set the tracker had to fold afresh one per
+ * FOLDED_CHANGES_PER_TOKEN changes it read, so asking for many different
+ * old versions cannot keep the object folding.
+ */
+export const REPLY_BYTES_PER_TOKEN = 64 * 1024;
+export const FOLDED_CHANGES_PER_TOKEN = 50;
+
+/**
+ * Each socket's churn budget: the bytes of register and unregister messages
+ * it may send, refilling at CHURN_BYTES_PER_SECOND up
+ * to CHURN_BURST_BYTES (room for a user's whole quota as JSON at its
+ * largest: 10,000 entries with their roots, and paths whose backslashes
+ * JSON doubles). Every change reaches every syncing peer, so this, not the
+ * message rate, bounds what one socket can make the tracker send everyone.
+ * Over it: `rate-limited`, nothing changed.
+ */
+export const CHURN_BYTES_PER_SECOND = 32 * 1024;
+export const CHURN_BURST_BYTES = 4 * MAX_USER_PATH_BYTES;
+
+/** A filtered page ends, with a cursor, after looking at this many entries, however few matched. */
+export const MAX_SCANNED_PER_PAGE = 20_000;
 export const BAD_MESSAGE_TOKENS = 20;
 
 /** Open sockets from one address (as Cloudflare sees it); more are refused with HTTP 429. */

@@ -4,7 +4,7 @@
  * and no listing ever grows past MAX_CATALOG_BYTES.
  */
 import { exports } from "cloudflare:workers";
-import { MAX_CATALOG_BYTES, MAX_FILES_PER_MESSAGE, MAX_FILES_PER_USER, MAX_PATH_BYTES, MAX_USER_PATH_BYTES } from "@p2p/shared";
+import { CHURN_BURST_BYTES, MAX_CATALOG_BYTES, MAX_FILES_PER_MESSAGE, MAX_FILES_PER_USER, MAX_PATH_BYTES, MAX_USER_PATH_BYTES } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { TrackerSocket, api, eventually, file, sha } from "./tracker-socket.ts";
 
@@ -92,3 +92,32 @@ describe("catalog", () => {
     for (const socket of fillers.slice(1)) await socket.close();
   }, 60_000);
 });
+
+describe("churn", () => {
+  it("refuses a socket that keeps registering and unregistering with rate-limited, changes nothing, and leaves others alone", async () => {
+    const churner = await TrackerSocket.hello();
+    const files = Array.from({ length: 1000 }, (_, i) => file(pathOf(`/churn/${i}`, 400)));
+    const register = JSON.stringify({ type: "register", user: "churner", files });
+    let sent = 0;
+    let refused: { ok: boolean; error?: { code: string; message: string } } | undefined;
+    // Register, unregister, register…: each message is about 480 KB, so the burst runs out within a few.
+    for (let i = 0; i < 20 && !refused; i++) {
+      const reply = i % 2 === 0 ? await churner.request("register", { user: "churner", files }) : await churner.request("unregister", { user: "churner", paths: files.map((f) => f.path) });
+      sent += register.length;
+      if (!reply.ok) refused = reply;
+    }
+    expect(refused).toMatchObject({ ok: false, error: { code: "rate-limited", message: expect.stringContaining("changed the catalog too fast") } });
+    expect(sent).toBeGreaterThan(CHURN_BURST_BYTES);
+    // Nothing changed by the refused message: the user has what the last accepted one left.
+    const held = await mine(churner, "churner");
+    const again = await churner.request("unregister", { user: "churner", paths: files.map((f) => f.path) });
+    expect(again).toMatchObject({ ok: false, error: { code: "rate-limited" } });
+    expect(await mine(churner, "churner")).toEqual(held);
+
+    const other = await TrackerSocket.hello();
+    expect(await other.ok("register", { user: "calm", files: [file("/calm")] })).toMatchObject({ added: 1 });
+    await other.close();
+    await churner.close();
+  });
+});
+

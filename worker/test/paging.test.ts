@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import { MAX_PAGE_BYTES, MAX_PAGE_LIMIT, fileCursor, type FileListing } from "@p2p/shared";
+import { MAX_PAGE_BYTES, MAX_PAGE_LIMIT, MAX_SCANNED_PER_PAGE, fileCursor, type FileListing } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
 import { TrackerSocket, file, sha } from "./tracker-socket.ts";
 
@@ -85,6 +85,25 @@ describe("paged list-files", () => {
     expect(paths(await allPages(a, { user: "nobody-here" }))).toEqual([]);
     await a.close();
     await b.close();
+  });
+
+  it("looks at a bounded number of entries per page, so a filter that matches little never walks the whole catalog at once", async () => {
+    const holders: TrackerSocket[] = [];
+    for (let u = 0; u < 3; u++) {
+      const socket = await TrackerSocket.hello();
+      holders.push(socket);
+      for (let from = 0; from < 10_000; from += 1000) {
+        const files = Array.from({ length: 1000 }, (_, i) => file(`/scan/${u}/${from + i}${u === 2 && from + i === 9999 ? "-needle" : ""}`));
+        await socket.ok("register", { user: `scan${u}`, files });
+      }
+    }
+    const pages = await allPages(holders[0]!, { q: "NEEDLE", limit: MAX_PAGE_LIMIT });
+    // 30,000 entries with the one match at the very end: the first page ends empty, with a cursor.
+    expect(pages.length).toBeGreaterThanOrEqual(Math.ceil(30_000 / MAX_SCANNED_PER_PAGE));
+    expect(pages[0]!.files).toEqual([]);
+    expect(pages[0]!.next).not.toBeNull();
+    expect(pages.flatMap((p) => p.files).map(key)).toEqual(["scan2:/scan/2/9999-needle"]);
+    for (const socket of holders) await socket.close();
   });
 
   it("never sends a catalog-sized page: at most MAX_PAGE_BYTES whatever the limit", async () => {

@@ -117,28 +117,32 @@ describe("versions", () => {
 
   it("answer a version too old for the change log, or one ahead of it, with a snapshot", async () => {
     const watcher = await TrackerSocket.probed();
-    const a = await TrackerSocket.probed();
-    const b = await TrackerSocket.probed();
+    const first = await TrackerSocket.probed();
     const before = await versionOf(watcher);
-    await a.ok("register", { user: "ver-bulk-a", files: [] });
+    await first.ok("register", { user: "ver-bulk-0", files: [] });
     // The version just before the change the log is about to drop.
     const claimed = await versionOf(watcher);
-    // Two changes of about 600 KB each: together past the log's 1 MiB, so the first is dropped.
-    await registerBulk(a, "ver-bulk-a");
-    const middle = await versionOf(watcher);
-    await registerBulk(b, "ver-bulk-b");
+    // Changes of about 600 KB each, one user apiece (each within its path quota): together
+    // past the log's 4 MiB, so the first ones are dropped.
+    const bulks = [first];
+    let middle = claimed;
+    for (let i = 0; i < 8; i++) {
+      const socket = i === 0 ? first : await TrackerSocket.probed();
+      if (i > 0) bulks.push(socket);
+      middle = await versionOf(watcher);
+      await registerBulk(socket, `ver-bulk-${i}`);
+    }
 
     expect(await sync(watcher, before)).toMatchObject({ snapshot: expect.any(Object) });
     expect(await sync(watcher, claimed)).toMatchObject({ snapshot: expect.any(Object) });
     const recent = await sync(watcher, middle);
     if (!("changes" in recent)) throw new Error("expected changes");
     expect(recent.changes.files).toHaveLength(1000);
-    expect(recent.changes.files.every((f) => f.user === "ver-bulk-b")).toBe(true);
+    expect(recent.changes.files.every((f) => f.user === "ver-bulk-7")).toBe(true);
 
     const { epoch, seq } = parseVersion(recent.version);
     expect(await sync(watcher, `${epoch}-${seq + 5}`)).toMatchObject({ version: recent.version, snapshot: expect.any(Object) });
-    await a.close();
-    await b.close();
+    for (const socket of bulks) await socket.close();
     await watcher.close();
   });
 

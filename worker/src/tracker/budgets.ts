@@ -6,6 +6,8 @@
  * peers, whose reply bound follows it.
  */
 import {
+  CHURN_BURST_BYTES,
+  CHURN_BYTES_PER_SECOND,
   MAX_CATALOG_BYTES,
   MAX_SOCKETS_PER_ADDRESS,
   MAX_USER_PATH_BYTES,
@@ -17,6 +19,9 @@ export interface Budgets {
   /** Each socket's token bucket: refill rate and size. */
   tokensPerSecond: number;
   tokenBurst: number;
+  /** Each socket's churn budget (churn-budget.ts): bytes of register and unregister messages. */
+  churnBytesPerSecond: number;
+  churnBurstBytes: number;
   socketsPerAddress: number;
   userPathBytes: number;
   catalogBytes: number;
@@ -33,6 +38,9 @@ export function budgetsFrom(env: Cloudflare.Env): Budgets {
     tokensPerSecond,
     // The burst keeps its ratio to the rate.
     tokenBurst: (tokensPerSecond * SOCKET_TOKEN_BURST) / SOCKET_TOKENS_PER_SECOND,
+    // Raised with the message rate, for the benchmarks' closed-loop clients.
+    churnBytesPerSecond: (CHURN_BYTES_PER_SECOND * tokensPerSecond) / SOCKET_TOKENS_PER_SECOND,
+    churnBurstBytes: Math.max(CHURN_BURST_BYTES, (CHURN_BURST_BYTES * tokensPerSecond) / SOCKET_TOKENS_PER_SECOND),
     socketsPerAddress: positive(env.MAX_SOCKETS_PER_ADDRESS) ?? MAX_SOCKETS_PER_ADDRESS,
     userPathBytes: MAX_USER_PATH_BYTES,
     catalogBytes: positive(env.MAX_CATALOG_BYTES) ?? MAX_CATALOG_BYTES,

@@ -32,7 +32,8 @@ export interface LogBounds {
   maxEntries: number;
 }
 
-export const LOG_BOUNDS: LogBounds = { maxBytes: 1024 * 1024, maxEntries: 10_000 };
+// Four times the largest message: no one register or unregister clears the log, which would send every peer a snapshot.
+export const LOG_BOUNDS: LogBounds = { maxBytes: 4 * 1024 * 1024, maxEntries: 10_000 };
 
 interface Entry {
   seq: number;
@@ -112,8 +113,13 @@ export class ChangeLog {
    * The changes after `seq` of this epoch, oldest first; null when the log
    * cannot tell (too old, or ahead of the current version).
    */
+  /** Whether the log can bring a copy at `seq` (of this epoch) up to date. */
+  covers(seq: number): boolean {
+    return seq >= this.#floor && seq <= this.#seq;
+  }
+
   since(seq: number): readonly Change[] | null {
-    if (seq < this.#floor || seq > this.#seq) return null;
+    if (!this.covers(seq)) return null;
     return this.#entries.slice(this.#head + seq - this.#floor).map((entry) => entry.change);
   }
 

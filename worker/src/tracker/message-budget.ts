@@ -68,6 +68,12 @@ export class MessageBudget {
     return "drop";
   }
 
+  /** Work done for the socket beyond reading its message (a large reply, a fresh fold): `tokens` more. */
+  chargeWork(ws: WebSocket, tokens: number): void {
+    const bucket = this.buckets.get(ws);
+    if (bucket !== undefined) bucket.tokens -= tokens;
+  }
+
   /** A message the tracker could not read costs BAD_MESSAGE_TOKENS in all. */
   chargeUnreadable(ws: WebSocket): void {
     const bucket = this.buckets.get(ws);

@@ -75,6 +75,11 @@ export class Notices {
     this.#sockets().add(ws);
   }
 
+  /** The socket is gone: not kept until the next notice finds it closed. */
+  unwatch(ws: WebSocket): void {
+    this.#watchers?.delete(ws);
+  }
+
   #sockets(): Set<WebSocket> {
     this.#watchers ??= new Set(this.#ctx.getWebSockets().filter((ws) => isOpen(ws) && this.#isWatching(ws)));
     return this.#watchers;

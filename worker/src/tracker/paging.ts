@@ -10,6 +10,7 @@ import {
   DEFAULT_PAGE_LIMIT,
   MAX_CURSOR_LENGTH,
   MAX_PAGE_BYTES,
+  MAX_SCANNED_PER_PAGE,
   fileCursor,
   readFileCursor,
   readUserCursor,
@@ -95,16 +96,21 @@ export function filesPage(store: TrackerStore, query: FilesQuery, maxBytes = PAG
   const page = new PageBuilder(query.limit ?? DEFAULT_PAGE_LIMIT, maxBytes);
   const needle = query.q?.toLowerCase();
   const names = query.user !== undefined ? (store.filesOf(query.user) ? [query.user] : []) : store.userNames();
+  const filtered = query.root !== undefined || needle !== undefined;
+  /** The last entry looked at: the next page starts after it. */
   let last: { user: string; path: string } | null = null;
+  let scanned = 0;
   // The cursor's user may have more files after its path; users after it start from their first.
   for (let u = after ? nameIndex(names, after.user, true) : 0; u < names.length; u++) {
     const user = names[u]!;
     const files = store.filesOf(user)?.sorted() ?? [];
     for (let i = after && user === after.user ? indexAfter(files, after.path) : 0; i < files.length; i++) {
+      // A filter that matches little must not walk the whole catalog in one request:
+      // the page ends after so many entries, matches or not, and the cursor goes on from there.
+      if (filtered && last !== null && ++scanned > MAX_SCANNED_PER_PAGE) return { json: page.json(), next: fileCursor(last) };
       const { path, row } = files[i]!;
-      if (query.root !== undefined && row.root !== query.root) continue;
-      if (needle !== undefined && !path.toLowerCase().includes(needle)) continue;
-      if (!page.add(row.json, row.bytes)) return { json: page.json(), next: fileCursor(last!) };
+      const matches = (query.root === undefined || row.root === query.root) && (needle === undefined || path.toLowerCase().includes(needle));
+      if (matches && !page.add(row.json, row.bytes)) return { json: page.json(), next: fileCursor(last!) };
       last = { user, path };
     }
   }

@@ -10,14 +10,18 @@ import { foldChanges } from "./delta.ts";
 import { PAGE_ENTRY_BYTES, filesPage, usersPage } from "./paging.ts";
 import type { TrackerStore } from "./store.ts";
 
-/** Distinct answers kept for one version; peers are rarely more than a few versions apart. */
+/** Distinct answers kept for one version, and their bytes together; peers are rarely more than a few versions apart. */
 const MAX_CACHED = 64;
+const MAX_CACHED_BYTES = 8 * 1024 * 1024;
 
 export class SyncAnswers {
   readonly #store: TrackerStore;
   readonly #log: ChangeLog;
   #cachedFor: Version | null = null;
   readonly #cache = new Map<string, string>();
+  #cachedBytes = 0;
+  /** Changes read by folds so far: the tracker charges each fold to the socket that asked. */
+  folded = 0;
 
   readonly #reachableOf: (user: string) => Reachable;
 
@@ -40,19 +44,28 @@ export class SyncAnswers {
   /** The change set from `since` to now, as JSON; null when the log cannot tell (another epoch, too old, or ahead). */
   changesJson(since: Version): string | null {
     const { epoch, seq } = parseVersion(since);
-    const changes = epoch === this.#log.epoch ? this.#log.since(seq) : null;
-    return changes === null ? null : this.#cached(`changes ${since}`, () => JSON.stringify(foldChanges(changes)));
+    if (epoch !== this.#log.epoch || !this.#log.covers(seq)) return null;
+    return this.#cached(`changes ${since}`, () => {
+      const changes = this.#log.since(seq) ?? [];
+      this.folded += changes.length;
+      return JSON.stringify(foldChanges(changes));
+    });
   }
 
   /** Kept until the version moves. */
   #cached(key: string, make: () => string): string {
     const version = this.#log.version;
-    if (this.#cachedFor !== version || this.#cache.size >= MAX_CACHED) {
+    if (this.#cachedFor !== version || this.#cache.size >= MAX_CACHED || this.#cachedBytes > MAX_CACHED_BYTES) {
       this.#cache.clear();
+      this.#cachedBytes = 0;
       this.#cachedFor = version;
     }
     let json = this.#cache.get(key);
-    if (json === undefined) this.#cache.set(key, (json = make()));
+    if (json === undefined) {
+      json = make();
+      this.#cache.set(key, json);
+      this.#cachedBytes += json.length;
+    }
     return json;
   }
 

@@ -9,6 +9,8 @@ import {
   CLOSE_NO_HEARTBEAT,
   CLOSE_POLICY_VIOLATION,
   CLOSE_STORAGE_FAILED,
+  FOLDED_CHANGES_PER_TOKEN,
+  REPLY_BYTES_PER_TOKEN,
   PING,
   PONG,
   ProtocolFailure,
@@ -21,6 +23,7 @@ import {
 } from "@p2p/shared";
 import { budgetsFrom, type Budgets } from "./budgets.ts";
 import { ChangeLog, LOG_BOUNDS, type Change } from "./change-log.ts";
+import { ChurnBudget } from "./churn-budget.ts";
 import { commands, type CommandContext } from "./commands.ts";
 import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
 import { MessageBudget } from "./message-budget.ts";
@@ -49,6 +52,7 @@ export class Tracker extends DurableObject {
   private readonly notices: Notices;
   private readonly sync: SyncAnswers;
   private readonly messageBudget: MessageBudget;
+  private readonly churnBudget: ChurnBudget;
   /** The one reply a socket gets when its budget runs dry; the message it answers was never read. */
   private readonly rateLimited: string;
   private readonly reachability: Reachability;
@@ -57,6 +61,7 @@ export class Tracker extends DurableObject {
     super(ctx, env);
     this.budgets = budgetsFrom(env);
     this.messageBudget = new MessageBudget(this.budgets.tokensPerSecond, this.budgets.tokenBurst);
+    this.churnBudget = new ChurnBudget(this.budgets.churnBytesPerSecond, this.budgets.churnBurstBytes);
     this.rateLimited = JSON.stringify({
       id: null,
       ok: false,
@@ -165,12 +170,14 @@ export class Tracker extends DurableObject {
     if (typeof message === "string" && this.answeredPing(ws, connection, message)) return;
     const parsed = parseRequest(message);
     if (!parsed.ok) this.messageBudget.chargeUnreadable(ws);
-    const reply = parsed.ok ? this.run(ws, connection, parsed.request) : { id: parsed.id, ok: false as const, error: parsed.error };
-    ws.send(
-      reply.ok && reply.result instanceof Serialized
-        ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}`
-        : JSON.stringify(reply),
-    );
+    const folded = this.sync.folded;
+    const reply = parsed.ok ? this.run(ws, connection, parsed.request, messageLength(message)) : { id: parsed.id, ok: false as const, error: parsed.error };
+    const text =
+      reply.ok && reply.result instanceof Serialized ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}` : JSON.stringify(reply);
+    ws.send(text);
+    // Large answers and fresh folds are charged to the socket that asked, after the fact: its next messages wait.
+    const work = Math.floor(text.length / REPLY_BYTES_PER_TOKEN) + Math.ceil((this.sync.folded - folded) / FOLDED_CHANGES_PER_TOKEN);
+    if (work > 0) this.messageBudget.chargeWork(ws, work);
     // After the hello's answer: the probe's result follows when it is known.
     if (reply.ok && parsed.ok && parsed.request.type === "hello") this.reachability.check(ws);
   }
@@ -234,7 +241,7 @@ export class Tracker extends DurableObject {
     return store;
   }
 
-  private run(ws: WebSocket, connection: Connection, request: TrackerRequest): TrackerReply {
+  private run(ws: WebSocket, connection: Connection, request: TrackerRequest, length: number): TrackerReply {
     const context: CommandContext = {
       store: this.store,
       connection,
@@ -250,6 +257,7 @@ export class Tracker extends DurableObject {
       reachableOf: (user) => this.reachability.reachableOf(this.store, user),
     };
     try {
+      if (request.type === "register" || request.type === "unregister") this.churnBudget.take(ws, length, Date.now());
       const handler = commands[request.type] as (ctx: CommandContext, req: TrackerRequest) => unknown;
       return { id: request.id, ok: true, result: handler(context, request) };
     } catch (error) {
@@ -273,6 +281,7 @@ export class Tracker extends DurableObject {
 
   /** Removes the socket's user and every file it offered. */
   private forget(ws: WebSocket): void {
+    this.notices.unwatch(ws);
     const connection = readConnection(ws);
     if (connection) this.reachability.forget(connection.conn);
     if (connection?.user && this.store.holderOf(connection.user) === connection.conn) {
@@ -290,3 +299,5 @@ export class Tracker extends DurableObject {
     return live;
   }
 }
+
+const messageLength = (message: string | ArrayBuffer): number => (typeof message === "string" ? message.length : message.byteLength);
