@@ -5,7 +5,7 @@
  * cost of delivering each message. `node bench/profile/budget-check.ts`
  */
 import { parseRequest } from "@p2p/shared";
-import { MessageBudget } from "../../worker/src/tracker/message-budget.ts";
+import { MessageBudget } from "../../worker/src/tracker/budgets/message-budget.ts";
 
 const ROUNDS = 2_000_000;
 const sockets = Array.from({ length: 100 }, () => ({}) as WebSocket);

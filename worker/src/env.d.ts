@@ -10,7 +10,7 @@ declare namespace Cloudflare {
     PROBE_LOOPBACK_ONLY?: string;
     /** Optional secret (`wrangler secret put P2P_TOKEN`): when set, /ws and /api/* need it. */
     P2P_TOKEN?: string;
-    /** Optional overrides of the budgets in @p2p/shared, for benchmarks: see tracker/budgets.ts. */
+    /** Optional overrides of the budgets in @p2p/shared, for benchmarks: see tracker/budgets/budgets.ts. */
     SOCKET_TOKENS_PER_SECOND?: string;
     MAX_SOCKETS_PER_ADDRESS?: string;
     MAX_CATALOG_BYTES?: string;

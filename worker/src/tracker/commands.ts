@@ -14,7 +14,7 @@ import type { Connection } from "./connection.ts";
 import { filesPage, filesPageJson, isPaged, usersPage, usersPageJson } from "./paging.ts";
 import { Serialized } from "./serialized.ts";
 import type { TrackerStore } from "./store.ts";
-import type { SyncAnswers } from "./sync-answers.ts";
+import type { SyncAnswers } from "./sync/sync-answers.ts";
 
 export interface CommandContext {
   store: TrackerStore;

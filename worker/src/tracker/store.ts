@@ -16,8 +16,8 @@
  * bytes, and the size of the whole listing.
  */
 import { ProtocolFailure, type FileEntry, type UserAddress } from "@p2p/shared";
-import type { Budgets } from "./budgets.ts";
-import type { Change } from "./change-log.ts";
+import type { Budgets } from "./budgets/budgets.ts";
+import type { Change } from "./sync/change-log.ts";
 import { LISTING_ENVELOPE_BYTES, entrySize } from "./listing-size.ts";
 import { UserFiles } from "./user-files.ts";
 

@@ -21,18 +21,18 @@ import {
   type TrackerReply,
   type TrackerRequest,
 } from "@p2p/shared";
-import { budgetsFrom, type Budgets } from "./budgets.ts";
-import { ChangeLog, LOG_BOUNDS, type Change } from "./change-log.ts";
-import { ChurnBudget } from "./churn-budget.ts";
+import { budgetsFrom, type Budgets } from "./budgets/budgets.ts";
+import { ChangeLog, LOG_BOUNDS, type Change } from "./sync/change-log.ts";
+import { ChurnBudget } from "./budgets/churn-budget.ts";
 import { commands, type CommandContext } from "./commands.ts";
 import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
-import { MessageBudget } from "./message-budget.ts";
-import { Notices } from "./notices.ts";
+import { MessageBudget } from "./budgets/message-budget.ts";
+import { Notices } from "./sync/notices.ts";
 import { filesPage, filesPageJson, usersPage, usersPageJson, type FilesQuery, type UsersQuery } from "./paging.ts";
-import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability.ts";
+import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability/reachability.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
-import { SyncAnswers } from "./sync-answers.ts";
+import { SyncAnswers } from "./sync/sync-answers.ts";
 
 /** The worker passes the peer's address to the object in this header. */
 export const PEER_HOST_HEADER = "X-P2P-Peer-Host";

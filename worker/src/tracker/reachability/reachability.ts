@@ -13,9 +13,9 @@
  * (and billed), which the short timeout bounds.
  */
 import { type ListedUser, type Reachable, type ReachabilityReport, type UserAddress } from "@p2p/shared";
-import { readConnection, writeConnection } from "./connection.ts";
+import { readConnection, writeConnection } from "../connection.ts";
 import { probe, type ProbeOutcome } from "./probe.ts";
-import type { TrackerStore } from "./store.ts";
+import type { TrackerStore } from "../store.ts";
 
 export interface ProbeLimits {
   /** Connecting and answering, together. */

@@ -23,7 +23,7 @@
  * A pending notice keeps the object from hibernating until it is sent.
  */
 import { changedNotice, changedNoticeWith, pingFor, pongFor, type Version } from "@p2p/shared";
-import { isOpen } from "./connection.ts";
+import { isOpen } from "../connection.ts";
 
 export const NOTICE_DELAY_MS = 50;
 export const NOTICE_INTERVAL_MS = 1000;

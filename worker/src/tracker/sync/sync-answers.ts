@@ -7,8 +7,8 @@
 import { MAX_PAGE_LIMIT, parseVersion, type Reachable, type Version } from "@p2p/shared";
 import type { ChangeLog } from "./change-log.ts";
 import { foldChanges } from "./delta.ts";
-import { PAGE_ENTRY_BYTES, filesPage, usersPage } from "./paging.ts";
-import type { TrackerStore } from "./store.ts";
+import { PAGE_ENTRY_BYTES, filesPage, usersPage } from "../paging.ts";
+import type { TrackerStore } from "../store.ts";
 
 /** Distinct answers kept for one version, and their bytes together; peers are rarely more than a few versions apart. */
 const MAX_CACHED = 64;
