@@ -25,13 +25,21 @@ function target(answer: (line: string, socket: Socket) => void): { server: Serve
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     counts.connections++;
-    counts.open++;
-    counts.maxOpen = Math.max(counts.maxOpen, counts.open);
+    // Counted as open once events already in are handled: a FIN from a probe the tracker closed
+    // before opening this one may arrive in the same turn of the event loop and be handled after.
+    let open = false;
+    let gone = false;
+    setImmediate(() => {
+      if (gone) return;
+      open = true;
+      counts.open++;
+      counts.maxOpen = Math.max(counts.maxOpen, counts.open);
+    });
     // Open until the tracker's side closes: its FIN ("end") may come a moment before "close".
-    let open = true;
     const closed = () => {
       if (open) counts.open--;
       open = false;
+      gone = true;
     };
     socket.on("end", closed);
     socket.on("close", closed);

@@ -59,6 +59,7 @@ export class ChangeLog {
   #entries: Entry[] = [];
   #head = 0;
   #bytes = 0;
+  #loaded = true;
 
   /** `fresh`: the object starts with no socket open (see above), so a new epoch begins. */
   constructor(sql: SqlStorage, bounds: LogBounds, fresh: boolean) {
@@ -73,13 +74,23 @@ export class ChangeLog {
     }
     this.#epoch = epoch;
     this.#seq = Number(meta.get("seq") ?? 0);
-    for (const row of sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM changes ORDER BY seq")) {
+    this.#loaded = false;
+  }
+
+  /**
+   * The entries are read back when first needed, not on every wake-up: an
+   * object woken by its heartbeat sweep, or by a ping, needs only the version.
+   */
+  #load(): void {
+    if (this.#loaded) return;
+    this.#loaded = true;
+    for (const row of this.#sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM changes ORDER BY seq")) {
       this.#entries.push({ seq: row.seq, change: JSON.parse(row.body) as Change, bytes: row.body.length });
       this.#bytes += row.body.length;
     }
     this.#floor = this.#entries.length > 0 ? this.#entries[0]!.seq - 1 : this.#seq;
     const trimmedTo = this.#trim();
-    if (trimmedTo !== null) sql.exec("DELETE FROM changes WHERE seq <= ?", trimmedTo);
+    if (trimmedTo !== null) this.#sql.exec("DELETE FROM changes WHERE seq <= ?", trimmedTo);
   }
 
   get version(): Version {
@@ -96,6 +107,7 @@ export class ChangeLog {
 
   /** Moves the version and keeps the change; returns what to store, in the batch that stores the change. */
   record(change: Change): () => void {
+    this.#load();
     const seq = ++this.#seq;
     const body = JSON.stringify(change);
     this.#entries.push({ seq, change, bytes: body.length });
@@ -109,15 +121,16 @@ export class ChangeLog {
     };
   }
 
+  /** Whether the log can bring a copy at `seq` (of this epoch) up to date. */
+  covers(seq: number): boolean {
+    this.#load();
+    return seq >= this.#floor && seq <= this.#seq;
+  }
+
   /**
    * The changes after `seq` of this epoch, oldest first; null when the log
    * cannot tell (too old, or ahead of the current version).
    */
-  /** Whether the log can bring a copy at `seq` (of this epoch) up to date. */
-  covers(seq: number): boolean {
-    return seq >= this.#floor && seq <= this.#seq;
-  }
-
   since(seq: number): readonly Change[] | null {
     if (!this.covers(seq)) return null;
     return this.#entries.slice(this.#head + seq - this.#floor).map((entry) => entry.change);
@@ -129,6 +142,7 @@ export class ChangeLog {
   }
 
   #startEpoch(): () => void {
+    this.#loaded = true;
     this.#epoch = newEpoch();
     this.#seq = 0;
     this.#floor = 0;

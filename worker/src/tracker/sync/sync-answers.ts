@@ -15,7 +15,7 @@ const MAX_CACHED = 64;
 const MAX_CACHED_BYTES = 8 * 1024 * 1024;
 
 export class SyncAnswers {
-  readonly #store: TrackerStore;
+  readonly #store: () => TrackerStore;
   readonly #log: ChangeLog;
   #cachedFor: Version | null = null;
   readonly #cache = new Map<string, string>();
@@ -25,7 +25,8 @@ export class SyncAnswers {
 
   readonly #reachableOf: (user: string) => Reachable;
 
-  constructor(store: TrackerStore, log: ChangeLog, reachableOf: (user: string) => Reachable) {
+  /** `store` is asked for when needed: the tracker opens its store on first use. */
+  constructor(store: () => TrackerStore, log: ChangeLog, reachableOf: (user: string) => Reachable) {
     this.#store = store;
     this.#log = log;
     this.#reachableOf = reachableOf;
@@ -71,8 +72,8 @@ export class SyncAnswers {
 
   #snapshot(versionJson: string): string {
     // Two pages in one reply, each with half the room of one.
-    const users = usersPage(this.#store, { limit: MAX_PAGE_LIMIT }, this.#reachableOf, PAGE_ENTRY_BYTES / 2);
-    const files = filesPage(this.#store, { limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2);
+    const users = usersPage(this.#store(), { limit: MAX_PAGE_LIMIT }, this.#reachableOf, PAGE_ENTRY_BYTES / 2);
+    const files = filesPage(this.#store(), { limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2);
     return `{"version":${versionJson},"snapshot":{"users":${users.json},"usersNext":${JSON.stringify(users.next)},"files":${files.json},"filesNext":${JSON.stringify(files.next)}}}`;
   }
 }
