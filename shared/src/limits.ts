@@ -96,9 +96,23 @@ export const FOLDED_CHANGES_PER_TOKEN = 50;
  */
 export const CHURN_BYTES_PER_SECOND = 32 * 1024;
 export const CHURN_BURST_BYTES = 4 * MAX_USER_PATH_BYTES;
+/**
+ * The same for all connections from one address together, which a client
+ * cannot reset by reconnecting: sixteen users' whole quotas at once, and
+ * twice one connection's pace, so the many users behind one carrier-grade
+ * NAT still register what they download.
+ */
+export const CHURN_ADDRESS_BYTES_PER_SECOND = 64 * 1024;
+export const CHURN_ADDRESS_BURST_BYTES = 16 * MAX_USER_PATH_BYTES;
 
-/** A filtered page ends, with a cursor, after looking at this many entries, however few matched. */
+/**
+ * A filtered page ends, with a cursor, after looking at this many entries or
+ * this many bytes of paths, however few matched; the paths it looked at cost
+ * its socket a token per SCANNED_BYTES_PER_TOKEN.
+ */
 export const MAX_SCANNED_PER_PAGE = 20_000;
+export const MAX_SCANNED_BYTES_PER_PAGE = 1024 * 1024;
+export const SCANNED_BYTES_PER_TOKEN = 32 * 1024;
 export const BAD_MESSAGE_TOKENS = 20;
 
 /** Open sockets from one address (as Cloudflare sees it); more are refused with HTTP 429. */

@@ -7,7 +7,7 @@
  * name a valid key.
  */
 import { MAX_CURSOR_LENGTH, MAX_PAGE_LIMIT, MAX_QUERY_LENGTH } from "./limits.ts";
-import { ProtocolFailure, checkPath, checkUserName } from "./validate.ts";
+import { ProtocolFailure, UNPRINTABLE, checkPath, checkUserName } from "./validate.ts";
 
 /** Where a file sits in the listing's order: by user, then by path. */
 export interface FileKey {
@@ -78,12 +78,12 @@ export function checkLimit(value: unknown): number {
   return value;
 }
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A path filter: text to find in paths, ignoring case. */
 export function checkQuery(value: unknown): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > MAX_QUERY_LENGTH || CONTROL.test(value)) {
-    throw new ProtocolFailure("invalid-filter", `the path filter must be 1–${MAX_QUERY_LENGTH} characters without control characters`);
+  // As paths: no control characters, no lone surrogates (no path could match one anyway).
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_QUERY_LENGTH || UNPRINTABLE.test(value)) {
+    throw new ProtocolFailure("invalid-filter", `the path filter must be 1–${MAX_QUERY_LENGTH} characters without control characters or lone surrogates`);
   }
   return value;
 }

@@ -94,6 +94,8 @@ function readBody(id: RequestId, type: TrackerRequest["type"], body: Record<stri
       return { id, type, user, paths: paths.map(checkPath) };
     }
     case "list-files":
+      // A misspelt filter would otherwise list everything.
+      onlyKnown(body, ["user", "q", "root", "limit", "cursor"]);
       return {
         id,
         type,
@@ -104,9 +106,20 @@ function readBody(id: RequestId, type: TrackerRequest["type"], body: Record<stri
         ...optional(body, "cursor", (value) => (readFileCursor(value), value as string)),
       };
     case "list-users":
+      onlyKnown(body, ["limit", "cursor"]);
       return { id, type, ...optional(body, "limit", checkLimit), ...optional(body, "cursor", (value) => (readUserCursor(value), value as string)) };
     case "sync":
+      onlyKnown(body, ["since"]);
       return { id, type, ...optional(body, "since", checkVersion) };
+  }
+}
+
+/** Refuses a field a query does not know, naming it (the envelope's `id` and `type` aside). */
+function onlyKnown(body: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(body)) {
+    if (key !== "id" && key !== "type" && !known.includes(key)) {
+      throw new ProtocolFailure("bad-message", `unknown field ${JSON.stringify(key.slice(0, 40))}; this request takes ${known.join(", ")}`);
+    }
   }
 }
 

@@ -113,7 +113,7 @@ export function isAbsolutePath(path: string): boolean {
  * of a pair: a listing shown on a terminal or a page must not carry escape
  * sequences or line breaks, and every path must be valid UTF-8.
  */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function checkPath(path: unknown): string {
   if (typeof path !== "string") return fail("invalid-path", `a path must be a string, got ${describe(path)}`);

@@ -18,9 +18,20 @@ describe("parseRequest", () => {
     expect(parseRequest(JSON.stringify({ id: "abc", type: "list-users" }))).toMatchObject({ ok: true, request: { id: "abc" } });
   });
 
-  it("drops unknown extra fields instead of passing them on", () => {
-    const parsed = parseRequest(req({ type: "list-files", extra: { deep: true } }));
-    expect(parsed).toEqual({ ok: true, request: { id: 1, type: "list-files" } });
+  it("drops unknown extra fields of a command instead of passing them on", () => {
+    const parsed = parseRequest(req({ type: "unregister", user: "a", paths: ["/a"], extra: { deep: true } }));
+    expect(parsed).toEqual({ ok: true, request: { id: 1, type: "unregister", user: "a", paths: ["/a"] } });
+  });
+
+  it("refuses an unknown field of a query, which would otherwise list everything", () => {
+    for (const body of [{ type: "list-files", usr: "P1" }, { type: "list-files", query: "x", lim: 1 }, { type: "list-users", limt: 1 }, { type: "sync", snce: "e-1" }]) {
+      expect(parseRequest(req(body))).toMatchObject({ ok: false, error: { code: "bad-message", message: expect.stringContaining("unknown field") } });
+    }
+  });
+
+  it("refuses a path filter with a lone surrogate, as paths are", () => {
+    expect(parseRequest(req({ type: "list-files", q: "a\ud800b" }))).toMatchObject({ ok: false, error: { code: "invalid-filter" } });
+    expect(parseRequest(req({ type: "list-files", q: "a\ud83d\ude00" }))).toMatchObject({ ok: true });
   });
 
   it.each([

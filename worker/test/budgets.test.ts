@@ -119,5 +119,29 @@ describe("churn", () => {
     await other.close();
     await churner.close();
   });
+
+  it("keeps an address's budget across reconnects: a fresh socket from it is refused too, other addresses are not", async () => {
+    const files = Array.from({ length: 1000 }, (_, i) => file(pathOf(`/rechurn/${i}`, 400)));
+    const from = { "CF-Connecting-IP": "127.0.0.9" };
+    let freshRefused: { ok: boolean; error?: { code: string; message: string } } | undefined;
+    for (let socketNo = 0; socketNo < 10 && !freshRefused; socketNo++) {
+      const socket = await TrackerSocket.open(from);
+      await socket.ok("hello", { port: 4000, protocol: 2 });
+      for (let i = 0; ; i++) {
+        const reply = i % 2 === 0 ? await socket.request("register", { user: "rechurn", files }) : await socket.request("unregister", { user: "rechurn", paths: files.map((f) => f.path) });
+        if (reply.ok) continue;
+        expect(reply).toMatchObject({ error: { code: "rate-limited" } });
+        // Refused at once on a socket of its own: only the address's budget can say no.
+        if (i === 0) freshRefused = reply;
+        break;
+      }
+      await socket.close();
+    }
+    expect(freshRefused).toMatchObject({ ok: false, error: { code: "rate-limited", message: expect.stringContaining("127.0.0.9") } });
+    const elsewhere = await TrackerSocket.open({ "CF-Connecting-IP": "127.0.0.10" });
+    await elsewhere.ok("hello", { port: 4000, protocol: 2 });
+    expect(await elsewhere.ok("register", { user: "elsewhere", files })).toMatchObject({ added: 1000 });
+    await elsewhere.close();
+  });
 });
 

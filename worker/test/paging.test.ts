@@ -106,6 +106,24 @@ describe("paged list-files", () => {
     for (const socket of holders) await socket.close();
   });
 
+  it("charges a filter the paths it looked at: one socket asking again and again is rate-limited, not the tracker held up", async () => {
+    const holder = await TrackerSocket.hello();
+    // 2,500 paths of 400 bytes: a megabyte of paths for every filtered page to look through.
+    const files = Array.from({ length: 2500 }, (_, i) => file(`/scan-cost/${String(i).padStart(5, "0")}/`.padEnd(400, "x")));
+    for (let from = 0; from < files.length; from += 500) await holder.ok("register", { user: "scancost", files: files.slice(from, from + 500) });
+    const asker = await TrackerSocket.hello();
+    let limited = false;
+    for (let i = 0; i < 40 && !limited; i++) {
+      asker.ws.send(JSON.stringify({ id: `scan${i}`, type: "list-files", user: "scancost", q: "no such text" }));
+      const text = await asker.nextWithin(2000);
+      limited = text === null || (JSON.parse(text) as { error?: { code: string } }).error?.code === "rate-limited";
+    }
+    // Without the charge 40 such requests are 40 tokens of a 400-token budget.
+    expect(limited).toBe(true);
+    await asker.close();
+    await holder.close();
+  });
+
   it("never sends a catalog-sized page: at most MAX_PAGE_BYTES whatever the limit", async () => {
     const sockets = await Promise.all([TrackerSocket.hello(), TrackerSocket.hello()]);
     // 2 × 200 files with 4,000-byte paths: 1.6 MB of listing.

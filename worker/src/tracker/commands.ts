@@ -3,6 +3,7 @@ import {
   MAX_FILES_PER_USER,
   PROTOCOL_VERSION,
   ProtocolFailure,
+  SCANNED_BYTES_PER_TOKEN,
   type FileEntry,
   type RequestOf,
   type RequestType,
@@ -32,6 +33,8 @@ export interface CommandContext {
   usersJson(): string;
   /** What the reachability probe found for one user. */
   reachableOf(user: string): Reachable;
+  /** Charges the socket for work beyond reading its message (message-budget.ts). */
+  work(tokens: number): void;
 }
 
 type Handler<T extends RequestType> = (ctx: CommandContext, request: RequestOf<T>) => ResultMap[T] | Serialized;
@@ -76,8 +79,12 @@ export const commands: { [T in RequestType]: Handler<T> } = {
     return { user, ...store.unregister(user, [...new Set(paths)]) };
   },
 
-  "list-files": (ctx, request) =>
-    new Serialized(isPaged(request) ? filesPageJson(filesPage(ctx.store, request), ctx.version()) : `{"files":${ctx.store.listFilesJson()}}`),
+  "list-files": (ctx, request) => {
+    if (!isPaged(request)) return new Serialized(`{"files":${ctx.store.listFilesJson()}}`);
+    const page = filesPage(ctx.store, request);
+    ctx.work(Math.floor((page.scanned ?? 0) / SCANNED_BYTES_PER_TOKEN));
+    return new Serialized(filesPageJson(page, ctx.version()));
+  },
 
   "list-users": (ctx, request) =>
     new Serialized(

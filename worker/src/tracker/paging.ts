@@ -10,6 +10,7 @@ import {
   DEFAULT_PAGE_LIMIT,
   MAX_CURSOR_LENGTH,
   MAX_PAGE_BYTES,
+  MAX_SCANNED_BYTES_PER_PAGE,
   MAX_SCANNED_PER_PAGE,
   fileCursor,
   readFileCursor,
@@ -50,6 +51,8 @@ export const PAGE_ENTRY_BYTES = MAX_PAGE_BYTES - PAGE_ENVELOPE_BYTES;
 export interface Page {
   json: string;
   next: string | null;
+  /** Bytes of paths a filter looked at (0 without one): what the page cost to cut. */
+  scanned?: number;
 }
 
 /** Collects entries' JSON up to a limit and the page bound; says when one more would not fit. */
@@ -100,6 +103,7 @@ export function filesPage(store: TrackerStore, query: FilesQuery, maxBytes = PAG
   /** The last entry looked at: the next page starts after it. */
   let last: { user: string; path: string } | null = null;
   let scanned = 0;
+  let scannedBytes = 0;
   // The cursor's user may have more files after its path; users after it start from their first.
   for (let u = after ? nameIndex(names, after.user, true) : 0; u < names.length; u++) {
     const user = names[u]!;
@@ -107,14 +111,17 @@ export function filesPage(store: TrackerStore, query: FilesQuery, maxBytes = PAG
     for (let i = after && user === after.user ? indexAfter(files, after.path) : 0; i < files.length; i++) {
       // A filter that matches little must not walk the whole catalog in one request:
       // the page ends after so many entries, matches or not, and the cursor goes on from there.
-      if (filtered && last !== null && ++scanned > MAX_SCANNED_PER_PAGE) return { json: page.json(), next: fileCursor(last) };
+      if (filtered && last !== null && (++scanned > MAX_SCANNED_PER_PAGE || scannedBytes > MAX_SCANNED_BYTES_PER_PAGE)) {
+        return { json: page.json(), next: fileCursor(last), scanned: scannedBytes };
+      }
       const { path, row } = files[i]!;
-      const matches = (query.root === undefined || row.root === query.root) && (needle === undefined || path.toLowerCase().includes(needle));
-      if (matches && !page.add(row.json, row.bytes)) return { json: page.json(), next: fileCursor(last!) };
+      if (needle !== undefined) scannedBytes += path.length;
+      const matches = (query.root === undefined || row.root === query.root) && (needle === undefined || (row.lower ??= path.toLowerCase()).includes(needle));
+      if (matches && !page.add(row.json, row.bytes)) return { json: page.json(), next: fileCursor(last!), scanned: scannedBytes };
       last = { user, path };
     }
   }
-  return { json: page.json(), next: null };
+  return { json: page.json(), next: null, scanned: scannedBytes };
 }
 
 /** With `reachableOf`, each user also says what the reachability probe found, as list-users and sync show it. */

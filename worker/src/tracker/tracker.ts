@@ -10,6 +10,7 @@ import {
   CLOSE_POLICY_VIOLATION,
   CLOSE_STORAGE_FAILED,
   FOLDED_CHANGES_PER_TOKEN,
+  MAX_REPLY_BYTES,
   REPLY_BYTES_PER_TOKEN,
   PING,
   PONG,
@@ -42,6 +43,8 @@ export const PEER_HOST_HEADER = "X-P2P-Peer-Host";
  * closed (a killed machine, a cut network). Peers ping every 10 s.
  */
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
+/** Replies queued for one socket and not yet sent: two of the largest a peer ever waits for. */
+const MAX_UNSENT_BYTES = 2 * MAX_REPLY_BYTES;
 /** Sweeps never follow each other closer than this, however the sockets' times fall. */
 const MIN_SWEEP_GAP_MS = 100;
 
@@ -61,7 +64,10 @@ export class Tracker extends DurableObject {
     super(ctx, env);
     this.budgets = budgetsFrom(env);
     this.messageBudget = new MessageBudget(this.budgets.tokensPerSecond, this.budgets.tokenBurst);
-    this.churnBudget = new ChurnBudget(this.budgets.churnBytesPerSecond, this.budgets.churnBurstBytes);
+    this.churnBudget = new ChurnBudget(
+      { perSecond: this.budgets.churnBytesPerSecond, burst: this.budgets.churnBurstBytes },
+      { perSecond: this.budgets.churnAddressBytesPerSecond, burst: this.budgets.churnAddressBurstBytes },
+    );
     this.rateLimited = JSON.stringify({
       id: null,
       ok: false,
@@ -192,6 +198,12 @@ export class Tracker extends DurableObject {
     const reply = parsed.ok ? this.run(ws, connection, parsed.request, messageLength(message)) : { id: parsed.id, ok: false as const, error: parsed.error };
     const text =
       reply.ok && reply.result instanceof Serialized ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}` : JSON.stringify(reply);
+    // A client that asks and never reads would have its replies pile up in the object's memory.
+    if (ws.bufferedAmount + text.length > MAX_UNSENT_BYTES) {
+      this.forget(ws);
+      closeQuietly(ws, CLOSE_POLICY_VIOLATION, "replies not read");
+      return;
+    }
     ws.send(text);
     // Large answers and fresh folds are charged to the socket that asked, after the fact: its next messages wait.
     const work = Math.floor(text.length / REPLY_BYTES_PER_TOKEN) + Math.ceil((this.sync.folded - folded) / FOLDED_CHANGES_PER_TOKEN);
@@ -273,9 +285,12 @@ export class Tracker extends DurableObject {
       },
       usersJson: () => this.reachability.listUsersJson(this.store),
       reachableOf: (user) => this.reachability.reachableOf(this.store, user),
+      work: (tokens) => {
+        if (tokens > 0) this.messageBudget.chargeWork(ws, tokens);
+      },
     };
     try {
-      if (request.type === "register" || request.type === "unregister") this.churnBudget.take(ws, length, Date.now());
+      if (request.type === "register" || request.type === "unregister") this.churnBudget.take(connection.conn, connection.seenHost, length, Date.now());
       const handler = commands[request.type] as (ctx: CommandContext, req: TrackerRequest) => unknown;
       return { id: request.id, ok: true, result: handler(context, request) };
     } catch (error) {
@@ -301,6 +316,7 @@ export class Tracker extends DurableObject {
   private forget(ws: WebSocket): void {
     this.notices.unwatch(ws);
     const connection = readConnection(ws);
+    if (connection) this.churnBudget.forget(connection.conn);
     if (connection) this.reachability.forget(connection.conn);
     if (connection?.user && this.store.holderOf(connection.user) === connection.conn) {
       this.store.dropUser(connection.user);

@@ -14,6 +14,8 @@ export interface FileRow {
   json?: string;
   /** Its UTF-8 length. */
   bytes?: number;
+  /** The path in lower case, made when a `q` filter first looks at it. */
+  lower?: string;
 }
 
 export interface ListedFile {

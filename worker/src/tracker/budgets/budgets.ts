@@ -6,6 +6,8 @@
  * peers, whose reply bound follows it.
  */
 import {
+  CHURN_ADDRESS_BURST_BYTES,
+  CHURN_ADDRESS_BYTES_PER_SECOND,
   CHURN_BURST_BYTES,
   CHURN_BYTES_PER_SECOND,
   MAX_CATALOG_BYTES,
@@ -22,6 +24,8 @@ export interface Budgets {
   /** Each socket's churn budget (churn-budget.ts): bytes of register and unregister messages. */
   churnBytesPerSecond: number;
   churnBurstBytes: number;
+  churnAddressBytesPerSecond: number;
+  churnAddressBurstBytes: number;
   socketsPerAddress: number;
   userPathBytes: number;
   catalogBytes: number;
@@ -41,6 +45,8 @@ export function budgetsFrom(env: Cloudflare.Env): Budgets {
     // Raised with the message rate, for the benchmarks' closed-loop clients.
     churnBytesPerSecond: (CHURN_BYTES_PER_SECOND * tokensPerSecond) / SOCKET_TOKENS_PER_SECOND,
     churnBurstBytes: Math.max(CHURN_BURST_BYTES, (CHURN_BURST_BYTES * tokensPerSecond) / SOCKET_TOKENS_PER_SECOND),
+    churnAddressBytesPerSecond: (CHURN_ADDRESS_BYTES_PER_SECOND * tokensPerSecond) / SOCKET_TOKENS_PER_SECOND,
+    churnAddressBurstBytes: Math.max(CHURN_ADDRESS_BURST_BYTES, (CHURN_ADDRESS_BURST_BYTES * tokensPerSecond) / SOCKET_TOKENS_PER_SECOND),
     socketsPerAddress: positive(env.MAX_SOCKETS_PER_ADDRESS) ?? MAX_SOCKETS_PER_ADDRESS,
     userPathBytes: MAX_USER_PATH_BYTES,
     catalogBytes: positive(env.MAX_CATALOG_BYTES) ?? MAX_CATALOG_BYTES,
