@@ -28,7 +28,7 @@ import { ChurnBudget } from "./budgets/churn-budget.ts";
 import { commands, type CommandContext } from "./commands.ts";
 import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
 import { MessageBudget } from "./budgets/message-budget.ts";
-import { Notices } from "./sync/notices.ts";
+import { NOTICE_MAX_CHANGES_BYTES, Notices } from "./sync/notices.ts";
 import { filesPage, filesPageJson, usersPage, usersPageJson, type FilesQuery, type UsersQuery } from "./paging.ts";
 import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability/reachability.ts";
 import { Serialized } from "./serialized.ts";
@@ -83,7 +83,7 @@ export class Tracker extends DurableObject {
       ctx,
       (ws) => readConnection(ws)?.watching === true,
       () => this.log.version,
-      (version) => this.sync.changesJson(version),
+      (version) => this.sync.smallChangesJson(version, NOTICE_MAX_CHANGES_BYTES),
     );
     const probeTimeout = Number(env.PROBE_TIMEOUT_MS);
     this.reachability = new Reachability(() => ctx.getWebSockets(), {

@@ -127,6 +127,14 @@ export class ChangeLog {
     return seq >= this.#floor && seq <= this.#seq;
   }
 
+  /** The stored size of the changes after `seq` (which `covers`), counted from the newest and stopping once past `enough`. */
+  bytesSince(seq: number, enough: number): number {
+    this.#load();
+    let bytes = 0;
+    for (let i = this.#entries.length - 1; i >= this.#head && this.#entries[i]!.seq > seq && bytes <= enough; i--) bytes += this.#entries[i]!.bytes;
+    return bytes;
+  }
+
   /**
    * The changes after `seq` of this epoch, oldest first; null when the log
    * cannot tell (too old, or ahead of the current version).

@@ -89,11 +89,12 @@ export class Notices {
     this.#timer = undefined;
     this.#lastSent = Date.now();
     const version = this.#version();
-    const changes = this.#changesSince(this.#told);
+    const watchers = [...this.#sockets()];
+    // With no one to tell, the change set is not even folded.
+    const changes = watchers.length === 0 ? null : this.#changesSince(this.#told);
     const notice = changes !== null && changes.length <= NOTICE_MAX_CHANGES_BYTES ? changedNoticeWith(version, this.#told, changes) : changedNotice(version);
     this.#told = version;
     // One delivery at a time, so that every socket gets the notices in order.
-    const watchers = [...this.#sockets()];
     this.#delivering = this.#delivering
       .then(() => this.#deliver(notice, watchers))
       .catch((error: unknown) => console.error("tracker: delivering a notice failed", error))

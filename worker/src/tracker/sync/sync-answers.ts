@@ -53,6 +53,18 @@ export class SyncAnswers {
     });
   }
 
+  /**
+   * For a notice: the change set since `since` when it may fit in one, or
+   * null, without folding, when the changes logged since take more than
+   * `maxBytes` four times over (a fold rarely shrinks them that much; peers
+   * then pull, which costs one request, not a wrong answer).
+   */
+  smallChangesJson(since: Version, maxBytes: number): string | null {
+    const { epoch, seq } = parseVersion(since);
+    if (epoch !== this.#log.epoch || !this.#log.covers(seq) || this.#log.bytesSince(seq, 4 * maxBytes) > 4 * maxBytes) return null;
+    return this.changesJson(since);
+  }
+
   /** Kept until the version moves. */
   #cached(key: string, make: () => string): string {
     const version = this.#log.version;
