@@ -143,7 +143,7 @@ export class MapRefresh {
   async #update(ask: Ask, mustAsk: boolean): Promise<void> {
     try {
       for (const notice of this.#notices.splice(0)) {
-        if (this.#sync.applyNotice(notice) === null) {
+        if (!this.#sync.applyNotice(notice)) {
           // Older than the notice's start, or another epoch: the pull brings what the rest would.
           mustAsk = true;
           break;

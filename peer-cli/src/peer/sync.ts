@@ -48,36 +48,33 @@ export class CatalogSync {
 
   /**
    * Applies a notice's change set if it fits this copy: same epoch, and the
-   * copy at a version from the notice's `from` up to its `v`. Returns null
+   * copy at a version from the notice's `from` up to its `v`. Returns false
    * when it does not (the copy is older, or of another epoch): then pull.
    */
-  applyNotice(notice: ChangedNotice): Touched | null {
-    if (this.#version === null || notice.from === undefined || notice.changes === undefined) return null;
+  applyNotice(notice: ChangedNotice): boolean {
+    if (this.#version === null || notice.from === undefined || notice.changes === undefined) return false;
     const known = parseVersion(this.#version);
     const from = parseVersion(notice.from);
     const to = parseVersion(notice.v);
-    if (known.epoch !== from.epoch || from.epoch !== to.epoch || known.seq < from.seq) return null;
-    if (known.seq >= to.seq) return { users: false, files: false };
-    const touched = this.#catalog.apply(notice.changes);
+    if (known.epoch !== from.epoch || from.epoch !== to.epoch || known.seq < from.seq) return false;
+    if (known.seq >= to.seq) return true;
+    this.#mark(this.#catalog.apply(notice.changes));
     this.#version = notice.v;
-    this.#mark(touched);
-    return touched;
+    return true;
   }
 
-  /** Brings the copy up to date; says which parts changed. */
-  async pull(ask: Ask): Promise<Touched> {
-    const touched: Touched = { users: false, files: false };
+  /** Brings the copy up to date; what changed is kept for `takeUnwritten`. */
+  async pull(ask: Ask): Promise<void> {
     for (let snapshots = 0; ; ) {
       const answer = await ask("sync", this.#version === null ? {} : { since: this.#version });
       if ("unchanged" in answer) {
         this.#version = answer.version;
-        return touched;
+        return;
       }
       if ("changes" in answer) {
-        const changed = this.#catalog.apply(answer.changes);
+        this.#mark(this.#catalog.apply(answer.changes));
         this.#version = answer.version;
-        this.#mark(changed);
-        return { users: touched.users || changed.users, files: touched.files || changed.files };
+        return;
       }
       if (++snapshots > MAX_SNAPSHOTS) throw new PeerError("sync-failed", `the tracker's catalog kept changing while ${MAX_SNAPSHOTS} snapshots were read; trying again later`);
       const { snapshot } = answer;
@@ -97,10 +94,9 @@ export class CatalogSync {
       // Swapped in whole: a snapshot cut short by a lost connection leaves the old copy as it was.
       this.#catalog = catalog;
       this.#version = answer.version;
-      touched.users = touched.files = true;
-      this.#mark(touched);
+      this.#mark({ users: true, files: true });
       // One reply is the catalog at its version; pages read later may be newer, and the next sync settles them.
-      if (snapshot.usersNext === null && snapshot.filesNext === null) return touched;
+      if (snapshot.usersNext === null && snapshot.filesNext === null) return;
     }
   }
 }

@@ -18,6 +18,7 @@ import {
   parseRequest,
   pongFor,
   type ErrorReply,
+  type Reachable,
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
@@ -93,11 +94,14 @@ export class Tracker extends DurableObject {
     }, (user, conn) => {
       if (this.store.holderOf(user) === conn) this.store.touchUser(user);
     });
-    this.sync = new SyncAnswers(() => this.store, this.log, (user) => this.reachability.reachableOf(this.store, user));
+    this.sync = new SyncAnswers(() => this.store, this.log, this.reachableOf);
     this.notices.arm();
     // A start without sockets (a restart or deploy) opens the store at once, so storage holds no ghosts.
     if (fresh) this.openStore();
   }
+
+  /** What the probe found for a user, as listings and change sets show it. */
+  private readonly reachableOf = (user: string): Reachable => this.reachability.reachableOf(this.store, user);
 
   /**
    * The users and files, read from storage when first needed rather than on
@@ -174,7 +178,8 @@ export class Tracker extends DurableObject {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // The budget comes first: a message over it is never parsed, nor its attachment read.
-    switch (this.messageBudget.charge(ws, typeof message === "string" ? message.length : message.byteLength, Date.now())) {
+    const length = messageLength(message);
+    switch (this.messageBudget.charge(ws, length, Date.now())) {
       case "drop":
         return;
       case "limit":
@@ -195,7 +200,7 @@ export class Tracker extends DurableObject {
     const parsed = parseRequest(message);
     if (!parsed.ok) this.messageBudget.chargeUnreadable(ws);
     const folded = this.sync.folded;
-    const reply = parsed.ok ? this.run(ws, connection, parsed.request, messageLength(message)) : { id: parsed.id, ok: false as const, error: parsed.error };
+    const reply = parsed.ok ? this.run(ws, connection, parsed.request, length) : { id: parsed.id, ok: false as const, error: parsed.error };
     const text =
       reply.ok && reply.result instanceof Serialized ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}` : JSON.stringify(reply);
     // A client that asks and never reads would have its replies pile up in the object's memory.
@@ -237,7 +242,7 @@ export class Tracker extends DurableObject {
   }
 
   usersPage(query: UsersQuery): string {
-    return usersPageJson(usersPage(this.store, query, (user) => this.reachability.reachableOf(this.store, user)), this.log.version);
+    return usersPageJson(usersPage(this.store, query, this.reachableOf), this.log.version);
   }
 
   /**
@@ -265,7 +270,7 @@ export class Tracker extends DurableObject {
   /** The store changed: move the version (or start a new epoch) and tell the peers. Returns what to store with the change. */
   private changed(change: Change | "reset"): () => void {
     // A user's entry carries what its probe found, as list-users shows it.
-    if (change !== "reset" && change.kind === "user") change = { ...change, reachable: this.reachability.reachableOf(this.store, change.user) };
+    if (change !== "reset" && change.kind === "user") change = { ...change, reachable: this.reachableOf(change.user) };
     const store = change === "reset" ? this.log.reset() : this.log.record(change);
     this.notices.moved();
     return store;
@@ -284,7 +289,7 @@ export class Tracker extends DurableObject {
         this.notices.watch(ws);
       },
       usersJson: () => this.reachability.listUsersJson(this.store),
-      reachableOf: (user) => this.reachability.reachableOf(this.store, user),
+      reachableOf: this.reachableOf,
       work: (tokens) => {
         if (tokens > 0) this.messageBudget.chargeWork(ws, tokens);
       },

@@ -112,11 +112,7 @@ export class Reachability {
     const base = store.listUsers();
     // The store hands out the same array until its users change.
     if (this.#listed?.base === base) return this.#listed;
-    const results = this.#resultsByConn();
-    const users = base.map((u) => {
-      const conn = store.holderOf(u.user);
-      return { ...u, reachable: (conn === undefined ? undefined : results.get(conn)) ?? null };
-    });
+    const users = base.map((u) => ({ ...u, reachable: this.reachableOf(store, u.user) }));
     this.#listed = { base, users, json: JSON.stringify(users) };
     return this.#listed;
   }

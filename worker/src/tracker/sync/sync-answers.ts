@@ -44,13 +44,8 @@ export class SyncAnswers {
 
   /** The change set from `since` to now, as JSON; null when the log cannot tell (another epoch, too old, or ahead). */
   changesJson(since: Version): string | null {
-    const { epoch, seq } = parseVersion(since);
-    if (epoch !== this.#log.epoch || !this.#log.covers(seq)) return null;
-    return this.#cached(`changes ${since}`, () => {
-      const changes = this.#log.since(seq) ?? [];
-      this.folded += changes.length;
-      return JSON.stringify(foldChanges(changes));
-    });
+    const seq = this.#loggedSeq(since);
+    return seq === null ? null : this.#fold(since, seq);
   }
 
   /**
@@ -60,9 +55,22 @@ export class SyncAnswers {
    * then pull, which costs one request, not a wrong answer).
    */
   smallChangesJson(since: Version, maxBytes: number): string | null {
+    const seq = this.#loggedSeq(since);
+    return seq === null || this.#log.bytesSince(seq, 4 * maxBytes) > 4 * maxBytes ? null : this.#fold(since, seq);
+  }
+
+  /** The seq of `since` when the log can bring a copy at it up to date. */
+  #loggedSeq(since: Version): number | null {
     const { epoch, seq } = parseVersion(since);
-    if (epoch !== this.#log.epoch || !this.#log.covers(seq) || this.#log.bytesSince(seq, 4 * maxBytes) > 4 * maxBytes) return null;
-    return this.changesJson(since);
+    return epoch === this.#log.epoch && this.#log.covers(seq) ? seq : null;
+  }
+
+  #fold(since: Version, seq: number): string {
+    return this.#cached(`changes ${since}`, () => {
+      const changes = this.#log.since(seq) ?? [];
+      this.folded += changes.length;
+      return JSON.stringify(foldChanges(changes));
+    });
   }
 
   /** Kept until the version moves. */
