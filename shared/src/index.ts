@@ -11,3 +11,4 @@ export * from "./printable.ts";
 export * from "./paging.ts";
 export * from "./sync.ts";
 export * from "./reachability.ts";
+export * from "./stats.ts";

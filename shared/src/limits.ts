@@ -118,6 +118,14 @@ export const BAD_MESSAGE_TOKENS = 20;
 /** Open sockets from one address (as Cloudflare sees it); more are refused with HTTP 429. */
 export const MAX_SOCKETS_PER_ADDRESS = 64;
 
+/**
+ * Browsers watching the live page (`/live`): they never count as peers, and
+ * have bounds of their own, per address (tabs behind one NAT) and in all,
+ * since every notice goes to each of them.
+ */
+export const MAX_OBSERVERS_PER_ADDRESS = 16;
+export const MAX_OBSERVERS = 256;
+
 /** WebSocket close codes the tracker uses. */
 export const CLOSE_POLICY_VIOLATION = 1008;
 /** The tracker lost a write: the peer should reconnect and register again. */

@@ -26,6 +26,27 @@ export async function refusal(c: Context<{ Bindings: Cloudflare.Env }>): Promise
   return (await sameSecret(given, expected)) ? null : { code: "token-refused", message: "the tracker refused the access token" };
 }
 
+/** Whether `given` is the configured token (the sign-in form's check); false when none is configured. */
+export async function isTheToken(env: Cloudflare.Env, given: string): Promise<boolean> {
+  return Boolean(env.P2P_TOKEN) && (await sameSecret(given, env.P2P_TOKEN!));
+}
+
+/**
+ * A browser sends `Origin` with a WebSocket handshake and a form's POST: one
+ * from another site must not ride the visitor's cookie (cross-site
+ * WebSocket hijacking, forged sign-outs). Programs that send no Origin, as
+ * peers do, are not browsers acting for someone else.
+ */
+export function isCrossSite(c: Context): boolean {
+  const origin = c.req.header("Origin");
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== new URL(c.req.url).host;
+  } catch {
+    return true;
+  }
+}
+
 function bearerToken(header: string | undefined): string | undefined {
   const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];

@@ -14,6 +14,8 @@ declare namespace Cloudflare {
     SOCKET_TOKENS_PER_SECOND?: string;
     MAX_SOCKETS_PER_ADDRESS?: string;
     MAX_CATALOG_BYTES?: string;
+    /** Optional: how many live pages may watch at once (default MAX_OBSERVERS). */
+    MAX_OBSERVERS?: string;
   }
   interface GlobalProps {
     mainModule: typeof import("./index.ts");

@@ -1,16 +1,15 @@
-/** The tracker's HTTP front: routes peers' sockets and the read-only API to the one Tracker object. */
+/** The tracker's HTTP front: routes peers' sockets, the live page and the read-only API to the one Tracker object. */
 import { ProtocolFailure } from "@p2p/shared";
-import { Hono, type MiddlewareHandler } from "hono";
-import { refusal } from "./access.ts";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { isCrossSite, refusal } from "./access.ts";
 import { readFilesQuery, readUsersQuery } from "./http-query.ts";
-import { PEER_HOST_HEADER, Tracker } from "./tracker/tracker.ts";
+import { pageRoutes } from "./page/routes.tsx";
+import { trackerOf } from "./tracker-stub.ts";
+import { LIVE_PATH, PEER_HOST_HEADER, Tracker } from "./tracker/tracker.ts";
 
 export { Tracker };
 
 type Env = Cloudflare.Env;
-
-/** All peers share one tracker object; its name is fixed. */
-const trackerOf = (env: Env) => env.TRACKER.get(env.TRACKER.idFromName("tracker"));
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
@@ -26,9 +25,11 @@ const needsToken: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
   return c.json(errorBody(refused.code, refused.message), 401);
 };
 app.use("/ws", needsToken);
+app.use(LIVE_PATH, needsToken);
 app.use("/api/*", needsToken);
 
-app.get("/ws", async (c) => {
+/** Hands a socket to the object, which tells a peer's (/ws) from a live page's (/live) by the path. */
+async function toTracker(c: Context<{ Bindings: Env }>): Promise<Response> {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     return c.json(errorBody("upgrade-required", "connect here with a WebSocket"), 426);
   }
@@ -39,7 +40,17 @@ app.get("/ws", async (c) => {
   headers.delete("Authorization");
   headers.delete("Cookie");
   return trackerOf(c.env).fetch(new Request(c.req.raw, { headers }));
+}
+
+app.get("/ws", toTracker);
+
+// A page on another site must not open the live socket with this browser's cookie.
+app.get(LIVE_PATH, async (c) => {
+  if (isCrossSite(c)) return c.json(errorBody("cross-site", "the live socket is for the tracker's own page"), 403);
+  return toTracker(c);
 });
+
+app.get("/api/stats", async (c) => c.json(await trackerOf(c.env).stats()));
 
 // The object keeps each listing's JSON until it changes, and cuts pages from it; either is passed on as it is.
 // A query is checked here, so a bad one never reaches the object.
@@ -54,6 +65,8 @@ app.get("/api/users", async (c) => {
   const tracker = trackerOf(c.env);
   return c.body(query === null ? await tracker.usersJson() : await tracker.usersPage(query), 200, { "Content-Type": "application/json" });
 });
+
+app.route("/", pageRoutes);
 
 app.notFound((c) => c.json(errorBody("not-found", `no such route: ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

@@ -23,6 +23,8 @@ export interface Connection {
   watching?: boolean;
   /** What the last reachability probe found (reachability.ts); absent or null until one has. */
   reachable?: Reachable;
+  /** A live page's socket (`/live`): it watches and pings, and is never a peer. */
+  observer?: true;
 }
 
 export function readConnection(ws: WebSocket): Connection | null {
@@ -41,6 +43,9 @@ export function writeConnection(ws: WebSocket, connection: Connection): void {
  */
 export const connTag = (conn: string): string => `conn:${conn}`;
 export const addressTag = (host: string): string => `addr:${host}`;
+/** Live pages' sockets: all of them, and an address's, apart from the peers'. */
+export const OBSERVER_TAG = "observer";
+export const observerAddressTag = (host: string): string => `observer-addr:${host}`;
 
 export const isOpen = (ws: WebSocket): boolean => ws.readyState === WebSocket.OPEN;
 

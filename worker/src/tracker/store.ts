@@ -18,6 +18,7 @@
 import { ProtocolFailure, type FileEntry, type UserAddress } from "@p2p/shared";
 import type { Budgets } from "./budgets/budgets.ts";
 import type { Change } from "./sync/change-log.ts";
+import { CatalogTotals } from "./catalog-totals.ts";
 import { LISTING_ENVELOPE_BYTES, entrySize } from "./listing-size.ts";
 import { UserFiles } from "./user-files.ts";
 
@@ -84,6 +85,8 @@ export class TrackerStore {
   private sortedUsers: string[] | null = null;
   /** What every user's files add to the listing, together. */
   private catalogBytes = 0;
+  /** Files, bytes offered and distinct contents, for the stats. */
+  readonly totals = new CatalogTotals();
   /** The listings' JSON, kept until something changes. */
   private usersList: UserAddress[] | null = null;
   private usersJson: string | null = null;
@@ -110,6 +113,7 @@ export class TrackerStore {
       if (!index) continue;
       index.set(row.path, { size: row.size, root: row.root });
       this.account(row.user, row.path, 1);
+      this.totals.add(row);
     }
   }
 
@@ -175,7 +179,12 @@ export class TrackerStore {
     }
     if (files.length > 0) {
       const index = this.files.get(user)!;
-      for (const file of files) index.set(file.path, { size: file.size, root: file.root });
+      for (const file of files) {
+        const old = index.get(file.path);
+        if (old) this.totals.remove(old);
+        this.totals.add(file);
+        index.set(file.path, { size: file.size, root: file.root });
+      }
       // Entries are unique by path (the caller de-duplicates), so the sums above are exact.
       this.grow(this.users.get(user)!, addedPathBytes, addedListingBytes);
       this.filesChanged();
@@ -198,7 +207,12 @@ export class TrackerStore {
   /** Removes the paths the user offers; returns which were removed and which were unknown. */
   unregister(user: string, paths: readonly string[]): { removed: string[]; unknown: string[] } {
     const index = this.files.get(user);
-    const removed = paths.filter((path) => index?.delete(path) === true);
+    const removed = paths.filter((path) => {
+      const row = index?.get(path);
+      if (!row || !index!.delete(path)) return false;
+      this.totals.remove(row);
+      return true;
+    });
     if (removed.length > 0) {
       for (const path of removed) this.account(user, path, -1);
       this.filesChanged();
@@ -235,6 +249,7 @@ export class TrackerStore {
   dropUser(user: string): void {
     const row = this.users.get(user);
     if (!row) return;
+    for (const file of this.files.get(user)?.values() ?? []) this.totals.remove(file);
     this.users.delete(user);
     this.files.delete(user);
     this.catalogBytes -= row.listingBytes;
@@ -265,6 +280,7 @@ export class TrackerStore {
     this.users.clear();
     this.files.clear();
     this.catalogBytes = 0;
+    this.totals.clear();
     this.usersChanged();
     this.filesChanged();
     const newEpoch = this.onChange?.("reset");
@@ -291,6 +307,10 @@ export class TrackerStore {
       .filter((chunk) => chunk.length > 0)
       .join(",")}]`;
     return this.filesJson;
+  }
+
+  get userCount(): number {
+    return this.users.size;
   }
 
   /** Every user's name, in listing order. */

@@ -22,15 +22,27 @@ import {
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
+  type TrackerStats,
 } from "@p2p/shared";
 import { budgetsFrom, type Budgets } from "./budgets/budgets.ts";
 import { ChangeLog, LOG_BOUNDS, type Change } from "./sync/change-log.ts";
 import { ChurnBudget } from "./budgets/churn-budget.ts";
 import { commands, type CommandContext } from "./commands.ts";
-import { addressTag, closeQuietly, connTag, isOpen, readConnection, writeConnection, type Connection } from "./connection.ts";
+import {
+  OBSERVER_TAG,
+  addressTag,
+  closeQuietly,
+  connTag,
+  isOpen,
+  observerAddressTag,
+  readConnection,
+  writeConnection,
+  type Connection,
+} from "./connection.ts";
 import { MessageBudget } from "./budgets/message-budget.ts";
 import { NOTICE_MAX_CHANGES_BYTES, Notices } from "./sync/notices.ts";
 import { filesPage, filesPageJson, usersPage, usersPageJson, type FilesQuery, type UsersQuery } from "./paging.ts";
+import { pageView, type PageQuery, type PageView } from "./page-view.ts";
 import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability/reachability.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
@@ -38,6 +50,8 @@ import { SyncAnswers } from "./sync/sync-answers.ts";
 
 /** The worker passes the peer's address to the object in this header. */
 export const PEER_HOST_HEADER = "X-P2P-Peer-Host";
+/** The path a live page's socket comes to; peers come to any other (the worker sends them /ws). */
+export const LIVE_PATH = "/live";
 
 /**
  * A peer that has not pinged for this long is gone even if its socket never
@@ -132,6 +146,7 @@ export class Tracker extends DurableObject {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
     const seenHost = request.headers.get(PEER_HOST_HEADER) ?? "127.0.0.1";
+    if (new URL(request.url).pathname === LIVE_PATH) return this.acceptObserver(seenHost);
     const fromHere = this.ctx.getWebSockets(addressTag(seenHost)).filter(isOpen).length;
     if (fromHere >= this.budgets.socketsPerAddress) {
       const message = `${seenHost} already has ${fromHere} open connections; at most ${this.budgets.socketsPerAddress} are allowed per address`;
@@ -141,8 +156,39 @@ export class Tracker extends DurableObject {
     const conn = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [connTag(conn), addressTag(seenHost)]);
     writeConnection(server, { conn, seenHost, host: seenHost, port: null, user: null, since: Date.now() });
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.heartbeatTimeout() + 1);
+    await this.armSweep();
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * A live page's socket: told of every change like a syncing peer, and
+   * pinging like one (so the auto-response keeps an idle page off the
+   * object), but never a peer: it cannot hello or register, and has bounds
+   * of its own.
+   */
+  private async acceptObserver(seenHost: string): Promise<Response> {
+    const fromHere = this.ctx.getWebSockets(observerAddressTag(seenHost)).filter(isOpen).length;
+    if (fromHere >= this.budgets.observersPerAddress) {
+      const message = `${seenHost} already watches the live page ${fromHere} times; at most ${this.budgets.observersPerAddress} pages are allowed per address`;
+      return Response.json({ error: { code: "too-many-connections", message } }, { status: 429 });
+    }
+    const watching = this.ctx.getWebSockets(OBSERVER_TAG).filter(isOpen).length;
+    if (watching >= this.budgets.observers) {
+      const message = `${watching} pages already watch this tracker, as many as it allows; reload later`;
+      return Response.json({ error: { code: "too-many-connections", message } }, { status: 503 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    const conn = crypto.randomUUID();
+    this.ctx.acceptWebSocket(server, [connTag(conn), OBSERVER_TAG, observerAddressTag(seenHost)]);
+    writeConnection(server, { conn, seenHost, host: seenHost, port: null, user: null, since: Date.now(), watching: true, observer: true });
+    this.notices.watch(server);
+    await this.armSweep();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Silent sockets, peers' or pages', are swept: the sweep runs while any socket is open. */
+  private async armSweep(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.heartbeatTimeout() + 1);
   }
 
   /**
@@ -197,6 +243,11 @@ export class Tracker extends DurableObject {
     const connection = readConnection(ws);
     if (!connection) return;
     if (typeof message === "string" && this.answeredPing(ws, connection, message)) return;
+    if (connection.observer) {
+      this.messageBudget.chargeUnreadable(ws);
+      ws.send(OBSERVER_REFUSAL);
+      return;
+    }
     const parsed = parseRequest(message);
     if (!parsed.ok) this.messageBudget.chargeUnreadable(ws);
     const folded = this.sync.folded;
@@ -234,6 +285,27 @@ export class Tracker extends DurableObject {
   /** The users with what each one's probe found: `[{user, host, port, reachable}]`. */
   usersJson(): string {
     return this.reachability.listUsersJson(this.store);
+  }
+
+  /** The totals, as GET /api/stats answers them. */
+  stats(): TrackerStats {
+    const store = this.store;
+    const started = this.log.startedAt;
+    return {
+      users: store.userCount,
+      files: store.totals.files,
+      bytes: store.totals.bytes,
+      contents: store.totals.contents,
+      watching: this.ctx.getWebSockets(OBSERVER_TAG).filter(isOpen).length,
+      version: this.log.version,
+      startedAt: started === null ? null : new Date(started).toISOString(),
+      uptimeSeconds: started === null ? null : Math.max(0, Math.floor((Date.now() - started) / 1000)),
+    };
+  }
+
+  /** What the live page shows, in one call so its parts agree (page-view.ts). */
+  pageView(query: PageQuery): PageView {
+    return pageView(this.store, query, this.stats(), this.notices.told, this.reachableOf);
   }
 
   /** For the HTTP API with a query: one page, as a paged list-files or list-users answers (paging.ts). */
@@ -338,5 +410,12 @@ export class Tracker extends DurableObject {
     return live;
   }
 }
+
+/** What a live page's socket gets for anything but a ping. */
+const OBSERVER_REFUSAL = JSON.stringify({
+  id: null,
+  ok: false,
+  error: { code: "bad-message", message: "this socket watches the live page: it takes pings only, and is told of changes unasked" },
+} satisfies ErrorReply);
 
 const messageLength = (message: string | ArrayBuffer): number => (typeof message === "string" ? message.length : message.byteLength);

@@ -11,6 +11,8 @@ import {
   CHURN_BURST_BYTES,
   CHURN_BYTES_PER_SECOND,
   MAX_CATALOG_BYTES,
+  MAX_OBSERVERS,
+  MAX_OBSERVERS_PER_ADDRESS,
   MAX_SOCKETS_PER_ADDRESS,
   MAX_USER_PATH_BYTES,
   SOCKET_TOKEN_BURST,
@@ -27,6 +29,9 @@ export interface Budgets {
   churnAddressBytesPerSecond: number;
   churnAddressBurstBytes: number;
   socketsPerAddress: number;
+  /** Live pages watching (observers), per address and in all. */
+  observersPerAddress: number;
+  observers: number;
   userPathBytes: number;
   catalogBytes: number;
 }
@@ -48,6 +53,8 @@ export function budgetsFrom(env: Cloudflare.Env): Budgets {
     churnAddressBytesPerSecond: (CHURN_ADDRESS_BYTES_PER_SECOND * tokensPerSecond) / SOCKET_TOKENS_PER_SECOND,
     churnAddressBurstBytes: Math.max(CHURN_ADDRESS_BURST_BYTES, (CHURN_ADDRESS_BURST_BYTES * tokensPerSecond) / SOCKET_TOKENS_PER_SECOND),
     socketsPerAddress: positive(env.MAX_SOCKETS_PER_ADDRESS) ?? MAX_SOCKETS_PER_ADDRESS,
+    observersPerAddress: MAX_OBSERVERS_PER_ADDRESS,
+    observers: positive(env.MAX_OBSERVERS) ?? MAX_OBSERVERS,
     userPathBytes: MAX_USER_PATH_BYTES,
     catalogBytes: positive(env.MAX_CATALOG_BYTES) ?? MAX_CATALOG_BYTES,
   };

@@ -53,6 +53,8 @@ export class ChangeLog {
   readonly #bounds: LogBounds;
   #epoch = "";
   #seq = 0;
+  /** When this epoch began (ms since 1970), for the stats; null for an epoch stored before it was recorded. */
+  #startedAt: number | null = null;
   /** The oldest version the log can bring up to date: every change after it is kept. */
   #floor = 0;
   /** The kept entries are #entries[#head…], consecutive from #floor + 1. */
@@ -74,6 +76,8 @@ export class ChangeLog {
     }
     this.#epoch = epoch;
     this.#seq = Number(meta.get("seq") ?? 0);
+    const started = Number(meta.get("started"));
+    this.#startedAt = Number.isFinite(started) && started > 0 ? started : null;
     this.#loaded = false;
   }
 
@@ -103,6 +107,10 @@ export class ChangeLog {
 
   get seq(): number {
     return this.#seq;
+  }
+
+  get startedAt(): number | null {
+    return this.#startedAt;
   }
 
   /** Moves the version and keeps the change; returns what to store, in the batch that stores the change. */
@@ -153,15 +161,17 @@ export class ChangeLog {
     this.#loaded = true;
     this.#epoch = newEpoch();
     this.#seq = 0;
+    this.#startedAt = Date.now();
     this.#floor = 0;
     this.#entries = [];
     this.#head = 0;
     this.#bytes = 0;
     const sql = this.#sql;
     const epoch = this.#epoch;
+    const started = String(this.#startedAt);
     const store = () => {
       sql.exec("DELETE FROM changes");
-      sql.exec("INSERT OR REPLACE INTO sync_meta (key, value) VALUES ('epoch', ?), ('seq', '0')", epoch);
+      sql.exec("INSERT OR REPLACE INTO sync_meta (key, value) VALUES ('epoch', ?), ('seq', '0'), ('started', ?)", epoch, started);
     };
     return store;
   }

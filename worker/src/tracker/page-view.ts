@@ -1,0 +1,97 @@
+/**
+ * What the live page shows, cut in one call inside the object: the totals,
+ * one page of users and one page of files, all from the same moment. Pages
+ * come from the same cursors and filters as list-files and list-users
+ * (paging.ts), so the page never ships the catalog, whatever its size.
+ */
+import type { FileListing, Reachable, TrackerStats, Version } from "@p2p/shared";
+import { filesPage, usersPage, type FilesQuery } from "./paging.ts";
+import type { TrackerStore } from "./store.ts";
+
+export interface PageQuery {
+  /** The files' filters and page, as list-files takes them. */
+  files: FilesQuery;
+  /** Where the users' page starts (a list-users cursor). */
+  usersCursor?: string;
+}
+
+export interface PageUser {
+  user: string;
+  host: string;
+  port: number;
+  reachable: Reachable;
+  files: number;
+}
+
+export interface PageView {
+  stats: TrackerStats;
+  /** The version the page is told from: what the observer's pings carry (notices.ts). */
+  told: Version;
+  users: PageUser[];
+  usersNext: string | null;
+  files: FileListing[];
+  filesNext: string | null;
+  /** Entries before this page in the listing, when the page is not filtered by a path or a root (a number is cheap to tell then). */
+  offset: number | null;
+  /** Entries the filter may match, when that is cheap to tell: the whole listing, or one user's files. */
+  total: number | null;
+}
+
+export const USERS_PER_PAGE = 25;
+export const DEFAULT_FILES_PER_PAGE = 100;
+/**
+ * A filtered page stops after looking at so many entries (paging.ts); the
+ * page asks for the rest of its rows this many times more before it shows
+ * fewer and a link to search on.
+ */
+const FILTER_ROUNDS = 5;
+
+export function pageView(store: TrackerStore, query: PageQuery, stats: TrackerStats, told: Version, reachableOf: (user: string) => Reachable): PageView {
+  const usersPart = usersPage(store, { limit: USERS_PER_PAGE, ...(query.usersCursor !== undefined ? { cursor: query.usersCursor } : {}) }, reachableOf);
+  const users = (JSON.parse(usersPart.json) as Omit<PageUser, "files">[]).map((u) => ({ ...u, files: store.filesOf(u.user)?.size ?? 0 }));
+
+  const limit = query.files.limit ?? DEFAULT_FILES_PER_PAGE;
+  const files: FileListing[] = [];
+  let cursor = query.files.cursor;
+  let next: string | null = null;
+  const searching = query.files.q !== undefined || query.files.root !== undefined;
+  for (let round = 0; round < (searching ? FILTER_ROUNDS : 1); round++) {
+    const part = filesPage(store, { ...query.files, limit: limit - files.length, ...(cursor !== undefined ? { cursor } : {}) });
+    files.push(...(JSON.parse(part.json) as FileListing[]));
+    next = part.next;
+    if (next === null || files.length >= limit) break;
+    cursor = next;
+  }
+  const user = query.files.user;
+  return {
+    stats,
+    told,
+    users,
+    usersNext: usersPart.next,
+    files,
+    filesNext: next,
+    offset: searching ? null : offsetOf(store, user, files[0]),
+    total: searching ? null : user === undefined ? stats.files : (store.filesOf(user)?.size ?? 0),
+  };
+}
+
+/** How many entries come before `first` in the listing (or in its user's files): a sum over users, then a search in one. */
+function offsetOf(store: TrackerStore, onlyUser: string | undefined, first: FileListing | undefined): number | null {
+  if (first === undefined) return null;
+  let before = 0;
+  if (onlyUser === undefined) {
+    for (const name of store.userNames()) {
+      if (name >= first.user) break;
+      before += store.filesOf(name)?.size ?? 0;
+    }
+  }
+  const files = store.filesOf(first.user)?.sorted() ?? [];
+  let low = 0;
+  let high = files.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (files[mid]!.path < first.path) low = mid + 1;
+    else high = mid;
+  }
+  return before + low;
+}
