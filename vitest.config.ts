@@ -30,6 +30,17 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // The live page in Debian's Chromium (playwright-core), against `wrangler dev` and real peers.
+        test: {
+          name: "browser",
+          include: ["e2e/**/*.browser.test.ts"],
+          environment: "node",
+          globalSetup: ["e2e/chromium-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });
