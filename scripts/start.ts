@@ -21,7 +21,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => ch
 await waitFor("the tracker", () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false), 120_000);
 const tracker = port === 8787 ? "" : ` --tracker ws://127.0.0.1:${port}/ws`;
 process.stdout.write(`
-  Tracker ready: ws://127.0.0.1:${port}/ws   (files: http://127.0.0.1:${port}/api/files)
+  Tracker ready: ws://127.0.0.1:${port}/ws
+  Live page:     http://127.0.0.1:${port}/   (who is online and what they offer, as it changes)
 
   Try it, each peer in its own terminal:
     npx p2p-peer start --home /tmp/alice --user Alice${tracker}

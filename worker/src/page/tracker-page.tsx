@@ -30,8 +30,7 @@ export function TrackerPage({ read, view, signedIn }: TrackerPageProps) {
       </main>
       <footer id="about" data-live>
         <p>
-          Version <code>{stats.version}</code>
-          {stats.startedAt !== null && <> · started {new Date(stats.startedAt).toUTCString()}</>} · JSON: <a href="/api/stats">stats</a>,{" "}
+          {stats.startedAt !== null && <>Started {new Date(stats.startedAt).toUTCString()} · </>}JSON: <a href="/api/stats">stats</a>,{" "}
           <a href="/api/users">users</a>, <a href="/api/files?limit=100">files</a>
         </p>
         {signedIn && (
@@ -51,8 +50,8 @@ function Totals({ view }: { view: PageView }) {
     ["Files", count(stats.files)],
     ["Offered", bytes(stats.bytes), `${count(stats.bytes)} bytes, counting each holder`],
     ["Distinct contents", count(stats.contents), "different content roots"],
-    ["Pages watching", count(stats.watching)],
     ["Up for", stats.uptimeSeconds === null ? "unknown" : duration(stats.uptimeSeconds), "since the tracker last started"],
+    ["Version", stats.version, "moves with every change; a restart starts a new epoch (before the dash)"],
   ];
   return (
     <section id="totals" data-live aria-labelledby="totals-heading">
@@ -63,7 +62,7 @@ function Totals({ view }: { view: PageView }) {
         {tiles.map(([label, value, hint]) => (
           <div title={hint}>
             <dt>{label}</dt>
-            <dd>{value}</dd>
+            <dd class={label === "Version" ? "small" : undefined}>{value}</dd>
           </div>
         ))}
       </dl>
