@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only tracker,scale,transfer,multi-source,hostile,sync]`
+ * `npm run bench [-- --quick] [--only tracker,scale,transfer,multi-source,hostile,sync,page]`
  *
  * Runs every benchmark on this machine and prints markdown for
  * BENCHMARKS.md: medians of 5 runs (1 with --quick), ratios taken in the
@@ -22,6 +22,7 @@ const suites: Record<string, () => Promise<{ run: (o: SuiteOptions) => Promise<S
   "multi-source": () => import("./suites/multi-source.ts"),
   hostile: () => import("./suites/hostile.ts"),
   sync: () => import("./suites/sync.ts"),
+  page: () => import("./suites/page.ts"),
 };
 const selected = values.only ? values.only.split(",") : Object.keys(suites);
 
