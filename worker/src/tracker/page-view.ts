@@ -46,7 +46,38 @@ export const DEFAULT_FILES_PER_PAGE = 100;
  */
 const FILTER_ROUNDS = 5;
 
-export function pageView(store: TrackerStore, query: PageQuery, stats: TrackerStats, told: Version, reachableOf: (user: string) => Reachable): PageView {
+/** What a view holds beside the totals and the told version, which are read fresh for every view. */
+type ViewParts = Omit<PageView, "stats" | "told">;
+
+/** Views cut at one version, at most this many: every open page asks for its view again after each notice. */
+const KEPT_VIEWS = 64;
+
+/**
+ * Views of the current version, by query. Every open page fetches its view
+ * again when a notice comes, and most show the same first page: with many
+ * pages open, the first one cuts it and the others get it from here.
+ */
+export class PageViews {
+  #version: Version | null = null;
+  readonly #views = new Map<string, ViewParts>();
+
+  get(version: Version, store: TrackerStore, query: PageQuery, stats: TrackerStats, told: Version, reachableOf: (user: string) => Reachable): PageView {
+    if (version !== this.#version) {
+      this.#views.clear();
+      this.#version = version;
+    }
+    const key = JSON.stringify([query.files.user, query.files.q, query.files.root, query.files.limit, query.files.cursor, query.usersCursor]);
+    let parts = this.#views.get(key);
+    if (parts === undefined) {
+      parts = viewParts(store, query, stats, reachableOf);
+      if (this.#views.size >= KEPT_VIEWS) this.#views.delete(this.#views.keys().next().value!);
+      this.#views.set(key, parts);
+    }
+    return { stats, told, ...parts };
+  }
+}
+
+function viewParts(store: TrackerStore, query: PageQuery, stats: TrackerStats, reachableOf: (user: string) => Reachable): ViewParts {
   const usersPart = usersPage(store, { limit: USERS_PER_PAGE, ...(query.usersCursor !== undefined ? { cursor: query.usersCursor } : {}) }, reachableOf);
   const users = (JSON.parse(usersPart.json) as Omit<PageUser, "files">[]).map((u) => ({ ...u, files: store.filesOf(u.user)?.size ?? 0 }));
 
@@ -64,8 +95,6 @@ export function pageView(store: TrackerStore, query: PageQuery, stats: TrackerSt
   }
   const user = query.files.user;
   return {
-    stats,
-    told,
     users,
     usersNext: usersPart.next,
     files,

@@ -42,7 +42,7 @@ import {
 import { MessageBudget } from "./budgets/message-budget.ts";
 import { NOTICE_MAX_CHANGES_BYTES, Notices } from "./sync/notices.ts";
 import { filesPage, filesPageJson, usersPage, usersPageJson, type FilesQuery, type UsersQuery } from "./paging.ts";
-import { pageView, type PageQuery, type PageView } from "./page-view.ts";
+import { PageViews, type PageQuery, type PageView } from "./page-view.ts";
 import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability/reachability.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
@@ -74,6 +74,7 @@ export class Tracker extends DurableObject {
   /** The one reply a socket gets when its budget runs dry; the message it answers was never read. */
   private readonly rateLimited: string;
   private readonly reachability: Reachability;
+  private readonly pageViews = new PageViews();
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -305,7 +306,7 @@ export class Tracker extends DurableObject {
 
   /** What the live page shows, in one call so its parts agree (page-view.ts). */
   pageView(query: PageQuery): PageView {
-    return pageView(this.store, query, this.stats(), this.notices.told, this.reachableOf);
+    return this.pageViews.get(this.log.version, this.store, query, this.stats(), this.notices.told, this.reachableOf);
   }
 
   /** For the HTTP API with a query: one page, as a paged list-files or list-users answers (paging.ts). */
