@@ -58,8 +58,9 @@ export class TrackerSocket {
     });
   }
 
-  static async open(headers: Record<string, string> = {}): Promise<TrackerSocket> {
-    const res = await upgrade(headers);
+  /** `path`: "/ws" for a peer, "/live" for a live page's observer socket. */
+  static async open(headers: Record<string, string> = {}, path = "/ws"): Promise<TrackerSocket> {
+    const res = await upgrade(headers, path);
     if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status}`);
     res.webSocket.accept();
     return new TrackerSocket(res.webSocket);
@@ -151,8 +152,8 @@ export class TrackerSocket {
 }
 
 /** Asks the worker for a WebSocket; the response is 101 with the socket, or the refusal. */
-export function upgrade(headers: Record<string, string> = {}): Promise<Response> {
-  return exports.default.fetch("http://tracker.test/ws", { headers: { Upgrade: "websocket", ...headers } });
+export function upgrade(headers: Record<string, string> = {}, path = "/ws"): Promise<Response> {
+  return exports.default.fetch(`http://tracker.test${path}`, { headers: { Upgrade: "websocket", ...headers } });
 }
 
 export const sha = (seed: string): string => seed.repeat(64).slice(0, 64);

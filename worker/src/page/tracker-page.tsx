@@ -5,7 +5,7 @@
  * parts marked `data-live` (live-script.ts).
  */
 import type { FileListing, Reachable } from "@p2p/shared";
-import type { PageUser, PageView } from "../tracker/page-view.ts";
+import { DEFAULT_FILES_PER_PAGE, type PageUser, type PageView } from "../tracker/page-view.ts";
 import { address, baseName, bytes, count, duration } from "./format.ts";
 import { Layout } from "./layout.tsx";
 import { PAGE_SIZES, pageHref, type PageForm, type ReadPage } from "./page-query.ts";
@@ -21,7 +21,8 @@ export function TrackerPage({ read, view, signedIn }: TrackerPageProps) {
   const { stats } = view;
   const title = `Tracker: ${count(stats.users)} ${stats.users === 1 ? "user" : "users"} online, ${count(stats.files)} ${stats.files === 1 ? "file" : "files"}`;
   return (
-    <Layout title={title} version={view.told}>
+    // A search with a bad field is answered 400: that page does not follow changes (it would fetch a 400 each time).
+    <Layout title={title} version={read.query === null ? undefined : view.told}>
       <main>
         <Totals view={view} />
         <Users read={read} view={view} />
@@ -99,8 +100,8 @@ function SearchForm({ read }: { read: ReadPage }) {
       <div>
         <label for="limit">Files per page</label>
         <select id="limit" name="limit">
-          {PAGE_SIZES.map((size) => (
-            <option value={String(size)} selected={form.limit === String(size) || (form.limit === "" && size === 100)}>
+          {pageSizes(read).map((size) => (
+            <option value={String(size)} selected={form.limit === String(size) || (form.limit === "" && size === DEFAULT_FILES_PER_PAGE)}>
               {size}
             </option>
           ))}
@@ -118,6 +119,13 @@ function SearchForm({ read }: { read: ReadPage }) {
       )}
     </form>
   );
+}
+
+/** The usual choices, and the one a link asked for if it is another, so the next search keeps it. */
+function pageSizes(read: ReadPage): number[] {
+  const asked = read.query?.files.limit;
+  const sizes: number[] = [...PAGE_SIZES];
+  return asked === undefined || sizes.includes(asked) ? sizes : [...sizes, asked].sort((a, b) => a - b);
 }
 
 function describeSearch(form: PageForm): string {
@@ -175,7 +183,7 @@ function Files({ read, view }: { read: ReadPage; view: PageView }) {
           {read.query.files.cursor !== undefined && <a href={pageHref(form, { users: read.query.usersCursor })}>First page</a>}
           {view.filesNext !== null && (
             <a href={pageHref(form, { cursor: view.filesNext, users: read.query.usersCursor })} rel="next">
-              {files.length < (read.query.files.limit ?? 100) ? "Search further →" : "Next page →"}
+              {files.length < (read.query.files.limit ?? DEFAULT_FILES_PER_PAGE) ? "Search further →" : "Next page →"}
             </a>
           )}
         </p>

@@ -9,9 +9,18 @@ export interface CountedFile {
 
 export class CatalogTotals {
   files = 0;
-  bytes = 0;
+  /**
+   * Kept exactly: every size is a safe integer, but their sum need not be, and
+   * a float sum that rounded once never comes back to 0 when they leave.
+   */
+  #bytes = 0n;
   /** How many entries hold each content root: a root is one content while any entry holds it. */
   readonly #holders = new Map<string, number>();
+
+  /** The bytes offered, capped at the largest safe integer so the stats stay a count. */
+  get bytes(): number {
+    return this.#bytes > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(this.#bytes);
+  }
 
   get contents(): number {
     return this.#holders.size;
@@ -19,13 +28,13 @@ export class CatalogTotals {
 
   add(file: CountedFile): void {
     this.files++;
-    this.bytes += file.size;
+    this.#bytes += BigInt(file.size);
     this.#holders.set(file.root, (this.#holders.get(file.root) ?? 0) + 1);
   }
 
   remove(file: CountedFile): void {
     this.files--;
-    this.bytes -= file.size;
+    this.#bytes -= BigInt(file.size);
     const left = (this.#holders.get(file.root) ?? 1) - 1;
     if (left > 0) this.#holders.set(file.root, left);
     else this.#holders.delete(file.root);
@@ -33,7 +42,7 @@ export class CatalogTotals {
 
   clear(): void {
     this.files = 0;
-    this.bytes = 0;
+    this.#bytes = 0n;
     this.#holders.clear();
   }
 }
