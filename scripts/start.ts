@@ -10,7 +10,9 @@ const portIndex = args.indexOf("--port");
 const port = portIndex >= 0 ? Number(args[portIndex + 1]) : 8787;
 const rest = portIndex >= 0 ? args.filter((_, i) => i !== portIndex && i !== portIndex + 1) : args;
 
-const child = spawn(process.execPath, [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), ...rest], {
+// TRACKER_SHARDS=4 npm start: a sharded tracker (SCALING.md); unset, the configured single object.
+const shards = process.env.TRACKER_SHARDS ? ["--var", `TRACKER_SHARDS:${process.env.TRACKER_SHARDS}`] : [];
+const child = spawn(process.execPath, [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), ...shards, ...rest], {
   stdio: ["inherit", "pipe", "inherit"],
   env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
 });

@@ -40,12 +40,12 @@ export class CountingTracker extends Tracker {
     return super.webSocketClose(ws, code);
   }
 
-  override filesJson(): string {
+  override filesJson(): Promise<string> {
     this.count("rpc");
     return super.filesJson();
   }
 
-  override usersJson(): string {
+  override usersJson(): Promise<string> {
     this.count("rpc");
     return super.usersJson();
   }

@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   "invalid-version",
   /** A `cursor` that is not one the tracker wrote for this listing. */
   "invalid-cursor",
+  /** A sharded tracker: this socket's shard does not hold the name; connect again with `?user=<name>` (SCALING.md). */
+  "wrong-shard",
   /** A `limit` that is not an integer from 1 to MAX_PAGE_LIMIT. */
   "invalid-limit",
   /** A path filter (`q`) that is empty, too long or holds a control character. */

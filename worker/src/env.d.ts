@@ -2,6 +2,10 @@
 declare namespace Cloudflare {
   interface Env {
     TRACKER: DurableObjectNamespace<import("./tracker/tracker.ts").Tracker>;
+    /** The sharded tracker's hub (shards/hub.ts); unused with one shard. */
+    HUB: DurableObjectNamespace<import("./shards/hub.ts").TrackerHub>;
+    /** Optional: how many tracker objects users are spread over (default 1: one object, no hub). SCALING.md. */
+    TRACKER_SHARDS?: string;
     /** Optional: how long a silent peer stays listed, in ms (default 45000). */
     HEARTBEAT_TIMEOUT_MS?: string;
     /** Optional: how long a reachability probe may take, in ms (default 3000). */
@@ -19,6 +23,6 @@ declare namespace Cloudflare {
   }
   interface GlobalProps {
     mainModule: typeof import("./index.ts");
-    durableNamespaces: "Tracker";
+    durableNamespaces: "Tracker" | "TrackerHub";
   }
 }

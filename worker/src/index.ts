@@ -4,10 +4,11 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { isCrossSite, refusal } from "./access.ts";
 import { readFilesQuery, readUsersQuery } from "./http-query.ts";
 import { pageRoutes } from "./page/routes.tsx";
-import { trackerOf } from "./tracker-stub.ts";
+import { socketHome, trackerOf } from "./tracker-stub.ts";
 import { LIVE_PATH, PEER_HOST_HEADER, Tracker } from "./tracker/tracker.ts";
+import { TrackerHub } from "./shards/hub.ts";
 
-export { Tracker };
+export { Tracker, TrackerHub };
 
 type Env = Cloudflare.Env;
 
@@ -39,7 +40,7 @@ async function toTracker(c: Context<{ Bindings: Env }>): Promise<Response> {
   // The token has been checked; the object has no use for it.
   headers.delete("Authorization");
   headers.delete("Cookie");
-  return trackerOf(c.env).fetch(new Request(c.req.raw, { headers }));
+  return socketHome(c.env, c.req.query("user")).fetch(new Request(c.req.raw, { headers }));
 }
 
 app.get("/ws", toTracker);

@@ -47,6 +47,8 @@ export class Announcer {
   #contestedSince: number | null = null;
   /** Paths offered while the tracker could not be told; announced once it can. */
   readonly #unannounced = new Set<string>();
+  /** A name being claimed from a connection on another shard: the next connection is routed by it. */
+  #claiming: string | null = null;
 
   constructor(options: AnnouncerOptions) {
     this.files = options.files;
@@ -59,6 +61,11 @@ export class Announcer {
 
   get name(): string | null {
     return this.#user;
+  }
+
+  /** The name a connection is routed by (a sharded tracker keeps each name on one shard): this peer's, or the one it is claiming. */
+  get routeName(): string | null {
+    return this.#user ?? this.#claiming;
   }
 
   /** A refusal of the name on the very first claim is fatal; a name this home held before is retried. */
@@ -104,7 +111,7 @@ export class Announcer {
   async offer(user: string, files: readonly OfferedFile[], leaves: ReadonlyMap<string, Buffer> = new Map()): Promise<RegisterOutcome> {
     let counts = { added: 0, updated: 0, total: this.files.size };
     for (const batch of chunks(files, MAX_FILES_PER_MESSAGE)) {
-      const result = await this.#tracker.request("register", { user, files: batch.map(entryOf) });
+      const result = await this.#register(user, batch.map(entryOf));
       this.#user = user;
       this.#claimed = true;
       for (const file of batch) {
@@ -117,6 +124,26 @@ export class Announcer {
       this.#save();
     }
     return { user, files: files.map(entryOf), ...counts };
+  }
+
+  /**
+   * A register; a sharded tracker whose shard does not hold the name says
+   * `wrong-shard`, and the peer moves its connection to the name's shard
+   * (reconnecting with `?user=`) and asks again, once.
+   */
+  async #register(user: string, files: FileEntry[]) {
+    try {
+      return await this.#tracker.request("register", { user, files });
+    } catch (error) {
+      if (!(error instanceof PeerError) || error.code !== "wrong-shard" || this.#user !== null) throw error;
+      this.#claiming = user;
+      try {
+        await this.#tracker.reconnect();
+        return await this.#tracker.request("register", { user, files });
+      } finally {
+        this.#claiming = null;
+      }
+    }
   }
 
   /**

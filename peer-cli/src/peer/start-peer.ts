@@ -90,6 +90,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     };
     const tracker = new TrackerClient({
       url: options.tracker,
+      route: () => announcer.routeName,
       ...(options.token !== undefined ? { token: options.token } : {}),
       log,
       onConnected: announce,

@@ -26,6 +26,12 @@ export interface TrackerClientOptions {
   url: string;
   /** Sent as `Authorization: Bearer …` to a tracker that needs one (its P2P_TOKEN). */
   token?: string;
+  /**
+   * The name this peer goes by or is about to claim, sent as `?user=` with
+   * every connection: a sharded tracker routes the socket to the shard that
+   * holds the name (SCALING.md). One object ignores it.
+   */
+  route?: () => string | null;
   /** Runs after every (re)connection, before requests from others are let through. */
   onConnected: () => Promise<void>;
   /** Runs once requests are let through again, after onConnected. */
@@ -53,8 +59,8 @@ interface Pending {
 }
 
 export class TrackerClient {
-  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "onReachability" | "token" | "pingVersion" | "onVersion">> &
-    Pick<TrackerClientOptions, "onReady" | "onReachability" | "token" | "pingVersion" | "onVersion">;
+  private readonly options: Required<Omit<TrackerClientOptions, "onReady" | "onReachability" | "token" | "pingVersion" | "onVersion" | "route">> &
+    Pick<TrackerClientOptions, "onReady" | "onReachability" | "token" | "pingVersion" | "onVersion" | "route">;
   private ws: WebSocket | null = null;
   /** Whether the current socket ever opened: one that never did may have been refused. */
   private opened = false;
@@ -70,6 +76,10 @@ export class TrackerClient {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private missedPongs = 0;
   private firstConnection: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  /** Set while reconnect() moves the connection: its close is not a loss. */
+  private moving = false;
+  /** Callers of reconnect(), told when the next connection is ready. */
+  private readonly reconnecting: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(options: TrackerClientOptions) {
     this.options = {
@@ -107,6 +117,7 @@ export class TrackerClient {
     this.failPending(new PeerError("tracker-unreachable", "the peer is shutting down", EXIT.trackerUnreachable));
     this.firstConnection?.reject(new PeerError("tracker-unreachable", "the peer stopped before the tracker answered", EXIT.trackerUnreachable));
     this.firstConnection = null;
+    for (const waiter of this.reconnecting.splice(0)) waiter.reject(new PeerError("tracker-unreachable", "the peer is shutting down", EXIT.trackerUnreachable));
     const ws = this.ws;
     this.ws = null;
     // Closed whatever its state: a socket still connecting must never open later and say hello.
@@ -118,6 +129,32 @@ export class TrackerClient {
       // Already closing.
     }
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  }
+
+  /**
+   * Connects again, as a new socket, and resolves once it is ready: a
+   * sharded tracker takes a name only from a socket on the name's shard, and
+   * a socket cannot move between objects (`wrong-shard`).
+   */
+  reconnect(): Promise<void> {
+    if (this.stopped) return Promise.reject(this.unreachable());
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const index = this.reconnecting.indexOf(waiter);
+        if (index >= 0) this.reconnecting.splice(index, 1);
+        reject(this.unreachable());
+      }, this.options.requestTimeoutMs);
+      const waiter = {
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (error: Error) => (clearTimeout(timer), reject(error)),
+      };
+      this.reconnecting.push(waiter);
+    });
+    const ws = this.ws;
+    this.moving = true;
+    if (ws) this.onClose(ws);
+    this.moving = false;
+    return ready;
   }
 
   /** Throws the "tracker unreachable" error at once while disconnected. */
@@ -149,7 +186,7 @@ export class TrackerClient {
     if (this.stopped) return;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.options.url, { headers: authorization(this.options.token) });
+      ws = new WebSocket(this.connectUrl(), { headers: authorization(this.options.token) });
     } catch (error) {
       this.firstConnection?.reject(new PeerError("bad-tracker-url", `invalid tracker URL ${this.options.url}: ${errorMessage(error)}`, EXIT.usage));
       this.firstConnection = null;
@@ -189,6 +226,7 @@ export class TrackerClient {
       this.downSince = null;
       this.firstConnection?.resolve();
       this.firstConnection = null;
+      for (const waiter of this.reconnecting.splice(0)) waiter.resolve();
       this.options.onReady?.();
     } catch (error) {
       if (this.stopped || ws !== this.ws) return;
@@ -197,6 +235,15 @@ export class TrackerClient {
       this.firstConnection = null;
       ws.close(4000, "handshake failed");
     }
+  }
+
+  /** The tracker's URL, with the name to route by when there is one. */
+  private connectUrl(): string {
+    const name = this.options.route?.() ?? null;
+    if (name === null) return this.options.url;
+    const url = new URL(this.options.url);
+    url.searchParams.set("user", name);
+    return url.href;
   }
 
   private ping(ws: WebSocket): void {
@@ -290,7 +337,7 @@ export class TrackerClient {
     if (this.stopped) return;
     if (this.opened) this.failFirstConnection(null);
     else void this.askWhyRefused();
-    if (wasReady) this.options.log(`lost the tracker connection; reconnecting`);
+    if (wasReady) this.options.log(this.moving ? "moving the connection to the tracker object that holds this peer's name" : "lost the tracker connection; reconnecting");
     const base = Math.min(this.options.maxBackoffMs, 250 * 2 ** this.attempt);
     const delay = base / 2 + Math.random() * (base / 2);
     this.attempt++;

@@ -24,6 +24,8 @@ export interface CommandContext {
   save(connection: Connection): void;
   /** Whether the connection with this id still has an open socket. */
   isLive(conn: string): boolean;
+  /** Null when this object may hold the name; a sharded tracker's other shards say which shard does. */
+  wrongShard(user: string): string | null;
   /** The catalog's current version. */
   version(): Version;
   sync: SyncAnswers;
@@ -58,6 +60,8 @@ export const commands: { [T in RequestType]: Handler<T> } = {
         `this connection is registered as "${connection.user}"; it cannot also register as "${user}"`,
       );
     }
+    const wrong = ctx.wrongShard(user);
+    if (wrong !== null) throw new ProtocolFailure("wrong-shard", wrong);
     const holder = store.holderOf(user);
     if (holder !== undefined && holder !== connection.conn && ctx.isLive(holder)) {
       throw new ProtocolFailure("name-taken", `the name "${user}" is in use by another connected peer`);

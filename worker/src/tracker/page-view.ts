@@ -5,7 +5,7 @@
  * (paging.ts), so the page never ships the catalog, whatever its size.
  */
 import type { FileListing, Reachable, TrackerStats, Version } from "@p2p/shared";
-import { filesPage, usersPage, type FilesQuery } from "./paging.ts";
+import { filesPage, usersPage, type FilesQuery, type Page, type UsersQuery } from "./paging.ts";
 import type { TrackerStore } from "./store.ts";
 
 export interface PageQuery {
@@ -61,7 +61,7 @@ export class PageViews {
   #version: Version | null = null;
   readonly #views = new Map<string, ViewParts>();
 
-  get(version: Version, store: TrackerStore, query: PageQuery, stats: TrackerStats, told: Version, reachableOf: (user: string) => Reachable): PageView {
+  async get(version: Version, source: ViewSource, query: PageQuery, stats: TrackerStats, told: Version): Promise<PageView> {
     if (version !== this.#version) {
       this.#views.clear();
       this.#version = version;
@@ -69,7 +69,7 @@ export class PageViews {
     const key = JSON.stringify([query.files.user, query.files.q, query.files.root, query.files.limit, query.files.cursor, query.usersCursor]);
     let parts = this.#views.get(key);
     if (parts === undefined) {
-      parts = viewParts(store, query, stats, reachableOf);
+      parts = await viewParts(source, query, stats);
       if (this.#views.size >= KEPT_VIEWS) this.#views.delete(this.#views.keys().next().value!);
       this.#views.set(key, parts);
     }
@@ -77,9 +77,36 @@ export class PageViews {
   }
 }
 
-function viewParts(store: TrackerStore, query: PageQuery, stats: TrackerStats, reachableOf: (user: string) => Reachable): ViewParts {
-  const usersPart = usersPage(store, { limit: USERS_PER_PAGE, ...(query.usersCursor !== undefined ? { cursor: query.usersCursor } : {}) }, reachableOf);
-  const users = (JSON.parse(usersPart.json) as Omit<PageUser, "files">[]).map((u) => ({ ...u, files: store.filesOf(u.user)?.size ?? 0 }));
+/** Where a view's parts come from: one object's store, or every shard's (shards/shard-reads.ts). */
+export interface ViewSource {
+  /** A users' page whose entries also say how many files each user offers. */
+  usersPage(query: UsersQuery): Promise<Page>;
+  filesPage(query: FilesQuery): Promise<Page>;
+  /** Entries before `first` in the listing, or in `onlyUser`'s files. */
+  countBefore(first: { user: string; path: string }, onlyUser: string | undefined): Promise<number>;
+  filesOf(user: string): Promise<number>;
+}
+
+/** One object's store as a view source. */
+export function storeSource(store: TrackerStore, reachableOf: (user: string) => Reachable): ViewSource {
+  return {
+    usersPage: async (query) => localUsersWithFiles(store, query, reachableOf),
+    filesPage: async (query) => filesPage(store, query),
+    countBefore: async (first, onlyUser) => countBefore(store, first, onlyUser),
+    filesOf: async (user) => store.filesOf(user)?.size ?? 0,
+  };
+}
+
+/** A users' page with each user's file count beside what list-users says. */
+export function localUsersWithFiles(store: TrackerStore, query: UsersQuery, reachableOf: (user: string) => Reachable): Page {
+  const page = usersPage(store, query, reachableOf);
+  const users = (JSON.parse(page.json) as Omit<PageUser, "files">[]).map((u) => ({ ...u, files: store.filesOf(u.user)?.size ?? 0 }));
+  return { ...page, json: JSON.stringify(users) };
+}
+
+async function viewParts(source: ViewSource, query: PageQuery, stats: TrackerStats): Promise<ViewParts> {
+  const usersPart = await source.usersPage({ limit: USERS_PER_PAGE, ...(query.usersCursor !== undefined ? { cursor: query.usersCursor } : {}) });
+  const users = JSON.parse(usersPart.json) as PageUser[];
 
   const limit = query.files.limit ?? DEFAULT_FILES_PER_PAGE;
   const files: FileListing[] = [];
@@ -87,26 +114,26 @@ function viewParts(store: TrackerStore, query: PageQuery, stats: TrackerStats, r
   let next: string | null = null;
   const searching = query.files.q !== undefined || query.files.root !== undefined;
   for (let round = 0; round < (searching ? FILTER_ROUNDS : 1); round++) {
-    const part = filesPage(store, { ...query.files, limit: limit - files.length, ...(cursor !== undefined ? { cursor } : {}) });
+    const part = await source.filesPage({ ...query.files, limit: limit - files.length, ...(cursor !== undefined ? { cursor } : {}) });
     files.push(...(JSON.parse(part.json) as FileListing[]));
     next = part.next;
     if (next === null || files.length >= limit) break;
     cursor = next;
   }
   const user = query.files.user;
+  const first = files[0];
   return {
     users,
     usersNext: usersPart.next,
     files,
     filesNext: next,
-    offset: searching ? null : offsetOf(store, user, files[0]),
-    total: searching ? null : user === undefined ? stats.files : (store.filesOf(user)?.size ?? 0),
+    offset: searching || first === undefined ? null : await source.countBefore(first, user),
+    total: searching ? null : user === undefined ? stats.files : await source.filesOf(user),
   };
 }
 
-/** How many entries come before `first` in the listing (or in its user's files): a sum over users, then a search in one. */
-function offsetOf(store: TrackerStore, onlyUser: string | undefined, first: FileListing | undefined): number | null {
-  if (first === undefined) return null;
+/** How many entries come before `first` in the listing (or in one user's files): a sum over users, then a search in one. */
+export function countBefore(store: TrackerStore, first: { user: string; path: string }, onlyUser: string | undefined): number {
   let before = 0;
   if (onlyUser === undefined) {
     for (const name of store.userNames()) {

@@ -7,6 +7,10 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   CLOSE_NO_HEARTBEAT,
+  MAX_PAGE_LIMIT,
+  SCANNED_BYTES_PER_TOKEN,
+  isNewer,
+  parseVersion,
   CLOSE_POLICY_VIOLATION,
   CLOSE_STORAGE_FAILED,
   FOLDED_CHANGES_PER_TOKEN,
@@ -22,8 +26,13 @@ import {
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
+  type ListedUser,
   type TrackerStats,
+  type Version,
 } from "@p2p/shared";
+import { hubStub, placeOf, shardOfName, shardStub, type ShardPlace } from "../shards/placement.ts";
+import { Publisher } from "../shards/publisher.ts";
+import { ShardReads, type LocalReads, type LocalStats } from "../shards/shard-reads.ts";
 import { budgetsFrom, type Budgets } from "./budgets/budgets.ts";
 import { ChangeLog, LOG_BOUNDS, type Change } from "./sync/change-log.ts";
 import { ChurnBudget } from "./budgets/churn-budget.ts";
@@ -41,8 +50,8 @@ import {
 } from "./connection.ts";
 import { MessageBudget } from "./budgets/message-budget.ts";
 import { NOTICE_MAX_CHANGES_BYTES, Notices } from "./sync/notices.ts";
-import { filesPage, filesPageJson, usersPage, usersPageJson, type FilesQuery, type UsersQuery } from "./paging.ts";
-import { PageViews, type PageQuery, type PageView } from "./page-view.ts";
+import { PAGE_ENTRY_BYTES, filesPage, filesPageJson, isPaged, usersPage, usersPageJson, type FilesQuery, type Page, type UsersQuery } from "./paging.ts";
+import { PageViews, countBefore, localUsersWithFiles, storeSource, type PageQuery, type PageView } from "./page-view.ts";
 import { DEFAULT_PROBE_LIMITS, Reachability } from "./reachability/reachability.ts";
 import { Serialized } from "./serialized.ts";
 import { TrackerStore } from "./store.ts";
@@ -63,8 +72,16 @@ const MAX_UNSENT_BYTES = 2 * MAX_REPLY_BYTES;
 /** Sweeps never follow each other closer than this, however the sockets' times fall. */
 const MIN_SWEEP_GAP_MS = 100;
 
-export class Tracker extends DurableObject {
+export class Tracker extends DurableObject implements LocalReads {
   private readonly budgets: Budgets;
+  /** Which shard this object is when the tracker is sharded (SCALING.md); null for the one object. */
+  private readonly place: ShardPlace | null;
+  /** Sharded: this shard's changes on their way to the hub. */
+  private readonly publisher: Publisher | null = null;
+  /** Sharded: reads that ask every shard. */
+  private readonly shardReads: ShardReads | null = null;
+  /** Sharded: the global version as the hub last told it, and the change set it came with (from `from`). */
+  private global: { version: Version; from: Version | null; changes: string | null } | null = null;
   private openedStore: TrackerStore | undefined;
   private readonly log: ChangeLog;
   private readonly notices: Notices;
@@ -78,7 +95,10 @@ export class Tracker extends DurableObject {
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
+    this.place = placeOf(ctx.id.name);
     this.budgets = budgetsFrom(env);
+    // A full listing gathers every shard's, and must stay within what peers accept: each shard holds its share of the catalog.
+    if (this.place) this.budgets.catalogBytes = Math.floor(this.budgets.catalogBytes / this.place.count);
     this.messageBudget = new MessageBudget(this.budgets.tokensPerSecond, this.budgets.tokenBurst);
     this.churnBudget = new ChurnBudget(
       { perSecond: this.budgets.churnBytesPerSecond, burst: this.budgets.churnBurstBytes },
@@ -95,12 +115,25 @@ export class Tracker extends DurableObject {
     // No socket survives a restart; waking from hibernation keeps them (change-log.ts).
     const fresh = ctx.getWebSockets().length === 0;
     this.log = new ChangeLog(ctx.storage.sql, LOG_BOUNDS, fresh);
-    this.notices = new Notices(
-      ctx,
-      (ws) => readConnection(ws)?.watching === true,
-      () => this.log.version,
-      (version) => this.sync.smallChangesJson(version, NOTICE_MAX_CHANGES_BYTES),
-    );
+    if (this.place) {
+      ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_global (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL)");
+      const known = ctx.storage.sql.exec<{ version: string }>("SELECT version FROM shard_global WHERE id = 1").toArray()[0];
+      if (known) this.global = { version: known.version, from: null, changes: null };
+    }
+    // Sharded, peers are told the global version, as the hub broadcasts it; one object tells its own.
+    this.notices = this.place
+      ? new Notices(
+          ctx,
+          (ws) => readConnection(ws)?.watching === true,
+          () => this.globalVersion(),
+          (version) => (this.global !== null && version === this.global.from ? this.global.changes : null),
+        )
+      : new Notices(
+          ctx,
+          (ws) => readConnection(ws)?.watching === true,
+          () => this.log.version,
+          (version) => this.sync.smallChangesJson(version, NOTICE_MAX_CHANGES_BYTES),
+        );
     const probeTimeout = Number(env.PROBE_TIMEOUT_MS);
     this.reachability = new Reachability(() => ctx.getWebSockets(), {
       ...DEFAULT_PROBE_LIMITS,
@@ -110,9 +143,58 @@ export class Tracker extends DurableObject {
       if (this.store.holderOf(user) === conn) this.store.touchUser(user);
     });
     this.sync = new SyncAnswers(() => this.store, this.log, this.reachableOf);
+    if (this.place) {
+      const { index, count } = this.place;
+      this.publisher = new Publisher(
+        ctx.storage.sql,
+        this.log,
+        index,
+        () => hubStub(env, count),
+        (version) => {
+          if (this.global === null) this.learnGlobal(version, null, null);
+        },
+        () => this.stateNow(),
+      );
+      this.shardReads = new ShardReads(this, () => Array.from({ length: count - 1 }, (_, i) => shardStub(env, i >= index ? i + 1 : i, count)));
+    }
     this.notices.arm();
     // A start without sockets (a restart or deploy) opens the store at once, so storage holds no ghosts.
     if (fresh) this.openStore();
+    // A shard tells the hub what it has not yet, a fresh start included (the hub then drops what it held before).
+    if (this.publisher?.behind) this.publisher.moved();
+  }
+
+  /** Sharded: the global version this shard's peers were last told of (before the hub first answers: a placeholder no peer holds). */
+  private globalVersion(): Version {
+    return this.global?.version ?? "unknown-0";
+  }
+
+  /** Sharded: a shard that has not heard from the hub yet asks it, so its first answers carry the global version. */
+  private async knowGlobal(): Promise<void> {
+    if (this.place && this.global === null) this.learnGlobal(await hubStub(this.env, this.place.count).version(), null, null);
+  }
+
+  /** Sharded: the hub moved the global version (hub.ts); this shard's peers and pages are told, as one object tells them. */
+  globalMoved(version: Version, from: Version, changes: string | null): void {
+    const known = this.global?.version;
+    if (known !== undefined && parseVersion(version).epoch === parseVersion(known).epoch && !isNewer(version, known)) return;
+    this.learnGlobal(version, from, changes);
+    this.notices.moved();
+  }
+
+  private learnGlobal(version: Version, from: Version | null, changes: string | null): void {
+    this.global = { version, from, changes };
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO shard_global (id, version) VALUES (1, ?)", version);
+  }
+
+  /** Sharded: this shard's users and files as changes, for a hub that lost track of them (publisher.ts). */
+  private stateNow(): Change[] {
+    const store = this.store;
+    return store.listUsers().flatMap(({ user, host, port }): Change[] => {
+      const entries = (store.filesOf(user)?.sorted() ?? []).map(({ path, row }) => ({ path, size: row.size, root: row.root }));
+      const userChange: Change = { kind: "user", user, host, port, reachable: this.reachableOf(user) };
+      return entries.length > 0 ? [userChange, { kind: "files", user, files: entries }] : [userChange];
+    });
   }
 
   /** What the probe found for a user, as listings and change sets show it. */
@@ -147,6 +229,7 @@ export class Tracker extends DurableObject {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
     const seenHost = request.headers.get(PEER_HOST_HEADER) ?? "127.0.0.1";
+    await this.knowGlobal();
     if (new URL(request.url).pathname === LIVE_PATH) return this.acceptObserver(seenHost);
     const fromHere = this.ctx.getWebSockets(addressTag(seenHost)).filter(isOpen).length;
     if (fromHere >= this.budgets.socketsPerAddress) {
@@ -252,7 +335,11 @@ export class Tracker extends DurableObject {
     const parsed = parseRequest(message);
     if (!parsed.ok) this.messageBudget.chargeUnreadable(ws);
     const folded = this.sync.folded;
-    const reply = parsed.ok ? this.run(ws, connection, parsed.request, length) : { id: parsed.id, ok: false as const, error: parsed.error };
+    const reply = parsed.ok
+      ? this.shardReads !== null && isShardedRead(parsed.request)
+        ? await this.runSharded(ws, connection, parsed.request)
+        : this.run(ws, connection, parsed.request, length)
+      : { id: parsed.id, ok: false as const, error: parsed.error };
     const text =
       reply.ok && reply.result instanceof Serialized ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}` : JSON.stringify(reply);
     // A client that asks and never reads would have its replies pile up in the object's memory.
@@ -278,43 +365,86 @@ export class Tracker extends DurableObject {
     this.forget(ws);
   }
 
-  /** For the HTTP API: the listings' JSON as list-files and list-users answer, kept until they change. */
-  filesJson(): string {
-    return this.store.listFilesJson();
+  /** For the HTTP API: the listings' JSON as list-files and list-users answer, kept until they change (sharded: gathered from every shard). */
+  async filesJson(): Promise<string> {
+    return this.shardReads ? this.shardReads.filesJson() : this.store.listFilesJson();
   }
 
   /** The users with what each one's probe found: `[{user, host, port, reachable}]`. */
-  usersJson(): string {
-    return this.reachability.listUsersJson(this.store);
+  async usersJson(): Promise<string> {
+    return this.shardReads ? JSON.stringify(await this.shardReads.users()) : this.reachability.listUsersJson(this.store);
   }
 
-  /** The totals, as GET /api/stats answers them. */
-  stats(): TrackerStats {
+  // What each shard answers from its own store, for the shard that gathers (shards/shard-reads.ts).
+
+  localChunks(): { user: string; json: string }[] {
     const store = this.store;
-    const started = this.log.startedAt;
+    return store.userNames().flatMap((user) => {
+      const json = store.filesOf(user)?.chunk() ?? "";
+      return json.length > 0 ? [{ user, json }] : [];
+    });
+  }
+
+  localUsers(): ListedUser[] {
+    return this.reachability.listUsers(this.store);
+  }
+
+  localFilesPage(query: FilesQuery, maxBytes: number): Page {
+    return filesPage(this.store, query, maxBytes);
+  }
+
+  localUsersPage(query: UsersQuery, maxBytes: number, withFiles: boolean): Page {
+    return withFiles ? localUsersWithFiles(this.store, query, this.reachableOf) : usersPage(this.store, query, this.reachableOf, maxBytes);
+  }
+
+  localStats(): LocalStats {
+    const store = this.store;
     return {
       users: store.userCount,
       files: store.totals.files,
       bytes: store.totals.bytes,
       contents: store.totals.contents,
       watching: this.ctx.getWebSockets(OBSERVER_TAG).filter(isOpen).length,
-      version: this.log.version,
+    };
+  }
+
+  localCountBefore(first: { user: string; path: string }, onlyUser: string | undefined): number {
+    return countBefore(this.store, first, onlyUser);
+  }
+
+  localFilesOf(user: string): number {
+    return this.store.filesOf(user)?.size ?? 0;
+  }
+
+  /** The totals, as GET /api/stats answers them (sharded: summed over the shards; the uptime is this shard's). */
+  async stats(): Promise<TrackerStats> {
+    await this.knowGlobal();
+    const started = this.log.startedAt;
+    return {
+      ...(this.shardReads ? await this.shardReads.stats() : this.localStats()),
+      version: this.shardReads ? this.globalVersion() : this.log.version,
       startedAt: started === null ? null : new Date(started).toISOString(),
       uptimeSeconds: started === null ? null : Math.max(0, Math.floor((Date.now() - started) / 1000)),
     };
   }
 
   /** What the live page shows, in one call so its parts agree (page-view.ts). */
-  pageView(query: PageQuery): PageView {
-    return this.pageViews.get(this.log.version, this.store, query, this.stats(), this.notices.told, this.reachableOf);
+  async pageView(query: PageQuery): Promise<PageView> {
+    const stats = await this.stats();
+    if (this.shardReads) return this.pageViews.get(this.globalVersion(), this.shardReads.viewSource(), query, stats, this.notices.told);
+    return this.pageViews.get(this.log.version, storeSource(this.store, this.reachableOf), query, stats, this.notices.told);
   }
 
   /** For the HTTP API with a query: one page, as a paged list-files or list-users answers (paging.ts). */
-  filesPage(query: FilesQuery): string {
+  async filesPage(query: FilesQuery): Promise<string> {
+    await this.knowGlobal();
+    if (this.shardReads) return filesPageJson(await this.shardReads.filesPage(query), this.globalVersion());
     return filesPageJson(filesPage(this.store, query), this.log.version);
   }
 
-  usersPage(query: UsersQuery): string {
+  async usersPage(query: UsersQuery): Promise<string> {
+    await this.knowGlobal();
+    if (this.shardReads) return usersPageJson(await this.shardReads.usersPage(query), this.globalVersion());
     return usersPageJson(usersPage(this.store, query, this.reachableOf), this.log.version);
   }
 
@@ -345,7 +475,9 @@ export class Tracker extends DurableObject {
     // A user's entry carries what its probe found, as list-users shows it.
     if (change !== "reset" && change.kind === "user") change = { ...change, reachable: this.reachableOf(change.user) };
     const store = change === "reset" ? this.log.reset() : this.log.record(change);
-    this.notices.moved();
+    // Sharded, peers hear of it when the hub broadcasts it.
+    if (this.publisher) this.publisher.moved();
+    else this.notices.moved();
     return store;
   }
 
@@ -355,6 +487,13 @@ export class Tracker extends DurableObject {
       connection,
       save: (next) => writeConnection(ws, next),
       isLive: (conn) => this.ctx.getWebSockets(connTag(conn)).some(isOpen),
+      wrongShard: (user) => {
+        if (this.place === null) return null;
+        const home = shardOfName(user, this.place.count);
+        return home === this.place.index
+          ? null
+          : `the tracker is sharded and "${user}" belongs to shard ${home}, not this connection's (${this.place.index}): connect again with ?user=${encodeURIComponent(user)} and register there`;
+      },
       version: () => this.log.version,
       sync: this.sync,
       watch: () => {
@@ -376,6 +515,57 @@ export class Tracker extends DurableObject {
       console.error(`tracker: ${request.type as RequestType} failed`, error);
       return { id: request.id, ok: false, error: { code: "internal", message: "the tracker failed; nothing was changed" } };
     }
+  }
+
+  /**
+   * Sharded reads: list-files, list-users and sync need every shard, so they
+   * are answered asynchronously, gathering from the others (shard-reads.ts).
+   */
+  private async runSharded(ws: WebSocket, connection: Connection, request: TrackerRequest): Promise<TrackerReply> {
+    const reads = this.shardReads!;
+    try {
+      switch (request.type) {
+        case "list-files": {
+          if (!isPaged(request)) return { id: request.id, ok: true, result: new Serialized(`{"files":${await reads.filesJson()}}`) };
+          const page = await reads.filesPage(request);
+          this.messageBudget.chargeWork(ws, Math.floor((page.scanned ?? 0) / SCANNED_BYTES_PER_TOKEN));
+          return { id: request.id, ok: true, result: new Serialized(filesPageJson(page, this.globalVersion())) };
+        }
+        case "list-users": {
+          const paged = request.limit !== undefined || request.cursor !== undefined;
+          const json = paged ? usersPageJson(await reads.usersPage(request), this.globalVersion()) : `{"users":${JSON.stringify(await reads.users())}}`;
+          return { id: request.id, ok: true, result: new Serialized(json) };
+        }
+        case "sync": {
+          if (!connection.watching) writeConnection(ws, { ...connection, watching: true });
+          this.notices.watch(ws);
+          return { id: request.id, ok: true, result: new Serialized(await this.syncSharded(request.since)) };
+        }
+        default:
+          throw new Error(`not a sharded read: ${request.type}`);
+      }
+    } catch (error) {
+      if (error instanceof ProtocolFailure) return { id: request.id, ok: false, error: error.toJSON() };
+      console.error(`tracker: sharded ${request.type} failed`, error);
+      return { id: request.id, ok: false, error: { code: "internal", message: "the tracker failed; nothing was changed" } };
+    }
+  }
+
+  /** Sync against the global version: unchanged here, the changes from the hub, or a snapshot of every shard's first pages. */
+  private async syncSharded(since: Version | undefined): Promise<string> {
+    const version = this.globalVersion();
+    if (since === version) return `{"version":${JSON.stringify(version)},"unchanged":true}`;
+    if (since !== undefined) {
+      const delta = await hubStub(this.env, this.place!.count).changesSince(since);
+      if (delta !== null) return `{"version":${JSON.stringify(delta.version)},"changes":${delta.json}}`;
+    }
+    // Read after the version was known, so the pages hold at least what it says; later changes applied again change nothing.
+    const reads = this.shardReads!;
+    const [users, files] = await Promise.all([
+      reads.usersPage({ limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2),
+      reads.filesPage({ limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2),
+    ]);
+    return `{"version":${JSON.stringify(version)},"snapshot":{"users":${users.json},"usersNext":${JSON.stringify(users.next)},"files":${files.json},"filesNext":${JSON.stringify(files.next)}}}`;
   }
 
   /**
@@ -418,5 +608,8 @@ const OBSERVER_REFUSAL = JSON.stringify({
   ok: false,
   error: { code: "bad-message", message: "this socket watches the live page: it takes pings only, and is told of changes unasked" },
 } satisfies ErrorReply);
+
+/** Requests a sharded tracker answers from every shard. */
+const isShardedRead = (request: TrackerRequest): boolean => request.type === "list-files" || request.type === "list-users" || request.type === "sync";
 
 const messageLength = (message: string | ArrayBuffer): number => (typeof message === "string" ? message.length : message.byteLength);

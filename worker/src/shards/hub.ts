@@ -1,0 +1,109 @@
+/**
+ * The hub of a sharded tracker (SCALING.md): the one global version and its
+ * change log. Shards publish their changes here, in order; the hub logs
+ * them under global versions and tells every shard, coalesced, which tells
+ * its peers and live pages exactly as one object does. It holds no socket
+ * and no catalog: its load grows with shards and the broadcast rate, not
+ * with peers.
+ *
+ * It also records which users each shard holds, so a shard that starts
+ * over (a restart or a crash, which may have lost its last batch of writes)
+ * has every user it had logged gone: peers' maps keep no ghost.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { parseVersion, type Version } from "@p2p/shared";
+import { ChangeLog, LOG_BOUNDS, type Change } from "../tracker/sync/change-log.ts";
+import { foldChanges } from "../tracker/sync/delta.ts";
+import { NOTICE_MAX_CHANGES_BYTES } from "../tracker/sync/notices.ts";
+import { allShards, shardCount } from "./placement.ts";
+
+/** Publishes gathered into one broadcast to every shard. */
+export const BROADCAST_DELAY_MS = 20;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS hub_users (user TEXT PRIMARY KEY, shard INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS hub_shards (shard INTEGER PRIMARY KEY, epoch TEXT NOT NULL, seq INTEGER NOT NULL);
+`;
+
+/** A run of one shard's changes: its epoch, and the seq before the first. */
+export interface Publication {
+  shard: number;
+  epoch: string;
+  from: number;
+  changes: Change[];
+}
+
+export class TrackerHub extends DurableObject {
+  readonly #log: ChangeLog;
+  /** The version the last broadcast told the shards. */
+  #told: Version;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #broadcasting: Promise<void> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(SCHEMA);
+    // No socket ever lives here: the epoch goes on across evictions and restarts, and moves only if storage is lost.
+    this.#log = new ChangeLog(ctx.storage.sql, LOG_BOUNDS, false);
+    this.#told = this.#log.version;
+  }
+
+  version(): Version {
+    return this.#log.version;
+  }
+
+  /**
+   * Logs a shard's changes under global versions, skipping any it published
+   * before (a retry after a lost answer). A new epoch of the shard means it
+   * started over: every user it held is logged gone first.
+   */
+  publish(publication: Publication): Version {
+    const sql = this.ctx.storage.sql;
+    const { shard, epoch, from, changes } = publication;
+    this.ctx.storage.transactionSync(() => {
+      const known = sql.exec<{ epoch: string; seq: number }>("SELECT epoch, seq FROM hub_shards WHERE shard = ?", shard).toArray()[0];
+      let skip = 0;
+      if (known === undefined || known.epoch !== epoch) {
+        for (const { user } of sql.exec<{ user: string }>("SELECT user FROM hub_users WHERE shard = ?", shard).toArray()) this.#record({ kind: "user-gone", user }, shard);
+      } else skip = Math.max(0, known.seq - from);
+      for (const change of changes.slice(skip)) this.#record(change, shard);
+      sql.exec("INSERT OR REPLACE INTO hub_shards (shard, epoch, seq) VALUES (?, ?, ?)", shard, epoch, Math.max(from + changes.length, known?.epoch === epoch ? known.seq : 0));
+    });
+    this.#schedule();
+    return this.#log.version;
+  }
+
+  /** The change set from `since` to now, with the version it brings a copy to; null when the log cannot tell. */
+  changesSince(since: Version): { version: Version; json: string } | null {
+    const { epoch, seq } = parseVersion(since);
+    if (epoch !== this.#log.epoch || !this.#log.covers(seq)) return null;
+    return { version: this.#log.version, json: JSON.stringify(foldChanges(this.#log.since(seq) ?? [])) };
+  }
+
+  #record(change: Change, shard: number): void {
+    const sql = this.ctx.storage.sql;
+    this.#log.record(change)();
+    if (change.kind === "user") sql.exec("INSERT OR REPLACE INTO hub_users (user, shard) VALUES (?, ?)", change.user, shard);
+    else if (change.kind === "user-gone") sql.exec("DELETE FROM hub_users WHERE user = ? AND shard = ?", change.user, shard);
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#broadcasting = this.#broadcasting.then(() => this.#broadcast()).catch((error: unknown) => console.error("hub: a broadcast failed", error));
+    }, BROADCAST_DELAY_MS);
+  }
+
+  /** Tells every shard the new version, with the change set since the last broadcast when it is small. */
+  async #broadcast(): Promise<void> {
+    const version = this.#log.version;
+    if (version === this.#told) return;
+    const from = this.#told;
+    const delta = this.changesSince(from);
+    const changes = delta !== null && delta.json.length <= NOTICE_MAX_CHANGES_BYTES ? delta.json : null;
+    const results = await Promise.allSettled(allShards(this.env, shardCount(this.env)).map((shard) => shard.globalMoved(version, from, changes)));
+    for (const result of results) if (result.status === "rejected") console.error("hub: a shard was not told of", version, result.reason);
+    this.#told = version;
+  }
+}
