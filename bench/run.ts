@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only tracker,scale,transfer,multi-source,hostile,sync,page]`
+ * `npm run bench [-- --quick] [--only tracker,scale,transfer,multi-source,hostile,sync,page,shards,shard-sim]`
  *
  * Runs every benchmark on this machine and prints markdown for
  * BENCHMARKS.md: medians of 5 runs (1 with --quick), ratios taken in the
@@ -23,6 +23,8 @@ const suites: Record<string, () => Promise<{ run: (o: SuiteOptions) => Promise<S
   hostile: () => import("./suites/hostile.ts"),
   sync: () => import("./suites/sync.ts"),
   page: () => import("./suites/page.ts"),
+  shards: () => import("./suites/shards.ts"),
+  "shard-sim": () => import("./suites/shard-sim.ts"),
 };
 const selected = values.only ? values.only.split(",") : Object.keys(suites);
 
