@@ -17,18 +17,24 @@ import { foldChanges } from "../tracker/sync/delta.ts";
 import { NOTICE_MAX_CHANGES_BYTES } from "../tracker/sync/notices.ts";
 import { allShards, shardCount } from "./placement.ts";
 
-/** Publishes gathered into one broadcast to every shard. */
-export const BROADCAST_DELAY_MS = 20;
+/**
+ * Publishes gathered into one broadcast to every shard: 20 ms, or longer with
+ * many shards, so the hub's calls stay near N × 50 a second at most even for
+ * large N (SCALING.md).
+ */
+export const broadcastDelayMs = (shards: number): number => Math.max(20, 2 * shards);
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS hub_users (user TEXT PRIMARY KEY, shard INTEGER NOT NULL);
-  CREATE TABLE IF NOT EXISTS hub_shards (shard INTEGER PRIMARY KEY, epoch TEXT NOT NULL, seq INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS hub_shards (shard INTEGER PRIMARY KEY, epoch TEXT NOT NULL, started INTEGER NOT NULL, seq INTEGER NOT NULL);
 `;
 
-/** A run of one shard's changes: its epoch, and the seq before the first. */
+/** A run of one shard's changes: its epoch, when that began, and the seq before the first. */
 export interface Publication {
   shard: number;
   epoch: string;
+  /** When the epoch began (ms): a publication of an older epoch than the hub knows is a dead instance's, still in flight, and is ignored. */
+  started: number;
   from: number;
   changes: Change[];
 }
@@ -59,15 +65,22 @@ export class TrackerHub extends DurableObject {
    */
   publish(publication: Publication): Version {
     const sql = this.ctx.storage.sql;
-    const { shard, epoch, from, changes } = publication;
+    const { shard, epoch, started, from, changes } = publication;
     this.ctx.storage.transactionSync(() => {
-      const known = sql.exec<{ epoch: string; seq: number }>("SELECT epoch, seq FROM hub_shards WHERE shard = ?", shard).toArray()[0];
+      const known = sql.exec<{ epoch: string; started: number; seq: number }>("SELECT epoch, started, seq FROM hub_shards WHERE shard = ?", shard).toArray()[0];
+      if (known !== undefined && known.epoch !== epoch && started <= known.started) return;
       let skip = 0;
       if (known === undefined || known.epoch !== epoch) {
         for (const { user } of sql.exec<{ user: string }>("SELECT user FROM hub_users WHERE shard = ?", shard).toArray()) this.#record({ kind: "user-gone", user }, shard);
       } else skip = Math.max(0, known.seq - from);
       for (const change of changes.slice(skip)) this.#record(change, shard);
-      sql.exec("INSERT OR REPLACE INTO hub_shards (shard, epoch, seq) VALUES (?, ?, ?)", shard, epoch, Math.max(from + changes.length, known?.epoch === epoch ? known.seq : 0));
+      sql.exec(
+        "INSERT OR REPLACE INTO hub_shards (shard, epoch, started, seq) VALUES (?, ?, ?, ?)",
+        shard,
+        epoch,
+        started,
+        Math.max(from + changes.length, known?.epoch === epoch ? known.seq : 0),
+      );
     });
     this.#schedule();
     return this.#log.version;
@@ -92,7 +105,7 @@ export class TrackerHub extends DurableObject {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#broadcasting = this.#broadcasting.then(() => this.#broadcast()).catch((error: unknown) => console.error("hub: a broadcast failed", error));
-    }, BROADCAST_DELAY_MS);
+    }, broadcastDelayMs(shardCount(this.env)));
   }
 
   /** Tells every shard the new version, with the change set since the last broadcast when it is small. */

@@ -11,10 +11,15 @@ export interface ShardPlace {
   count: number;
 }
 
-/** The shard count configured, 1 when unset or unreadable; at most 1,024. */
+/**
+ * The shard count configured, 1 when unset or unreadable; at most 256, since
+ * a gathered read and a broadcast are one call to every shard (SCALING.md).
+ */
+export const MAX_SHARDS = 256;
+
 export function shardCount(env: Cloudflare.Env): number {
   const n = Number(env.TRACKER_SHARDS);
-  return Number.isSafeInteger(n) && n >= 1 && n <= 1024 ? n : 1;
+  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_SHARDS ? n : 1;
 }
 
 /** FNV-1a over UTF-16 code units: stable across deploys and runtimes, spread well enough for names. */

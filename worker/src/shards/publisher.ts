@@ -39,14 +39,19 @@ export class Publisher {
     this.#hub = hub;
     this.#acknowledged = acknowledged;
     this.#stateNow = stateNow;
-    // hub_epoch: the epoch the hub knows this shard by; the local one, unless the shard was sent over whole.
-    sql.exec("CREATE TABLE IF NOT EXISTS shard_published (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL, hub_epoch TEXT NOT NULL, seq INTEGER NOT NULL)");
+    // hub_epoch and hub_started: what the hub knows this shard by; the local epoch, unless the shard was sent over whole.
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS shard_published (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL, hub_epoch TEXT NOT NULL, hub_started INTEGER NOT NULL, seq INTEGER NOT NULL)",
+    );
   }
 
   /** The seq of this epoch the hub has (-1: nothing of this epoch, not even that it began), and the epoch the hub knows. */
-  #published(): { seq: number; hubEpoch: string } {
-    const row = this.#sql.exec<{ epoch: string; hub_epoch: string; seq: number }>("SELECT epoch, hub_epoch, seq FROM shard_published WHERE id = 1").toArray()[0];
-    return row !== undefined && row.epoch === this.#log.epoch ? { seq: row.seq, hubEpoch: row.hub_epoch } : { seq: -1, hubEpoch: this.#log.epoch };
+  #published(): { seq: number; hubEpoch: string; hubStarted: number } {
+    const row = this.#sql
+      .exec<{ epoch: string; hub_epoch: string; hub_started: number; seq: number }>("SELECT epoch, hub_epoch, hub_started, seq FROM shard_published WHERE id = 1")
+      .toArray()[0];
+    if (row !== undefined && row.epoch === this.#log.epoch) return { seq: row.seq, hubEpoch: row.hub_epoch, hubStarted: row.hub_started };
+    return { seq: -1, hubEpoch: this.#log.epoch, hubStarted: this.#log.startedAt ?? Date.now() };
   }
 
   /** Whether changes are waiting for the hub (a wake-up checks). */
@@ -64,7 +69,7 @@ export class Publisher {
   }
 
   async #publish(): Promise<void> {
-    const { seq: published, hubEpoch } = this.#published();
+    const { seq: published, hubEpoch, hubStarted } = this.#published();
     if (published >= this.#log.seq) return;
     const from = Math.max(0, published);
     const logged = this.#log.since(from);
@@ -72,15 +77,16 @@ export class Publisher {
     const whole = logged === null ? this.#stateNow() : null;
     const publication: Publication =
       whole === null
-        ? { shard: this.#shard, epoch: hubEpoch, from, changes: logged!.slice(0, MAX_PER_PUBLICATION) }
-        : { shard: this.#shard, epoch: `${this.#log.epoch}.${this.#log.seq}`, from: this.#log.seq - whole.length, changes: whole };
+        ? { shard: this.#shard, epoch: hubEpoch, started: hubStarted, from, changes: logged!.slice(0, MAX_PER_PUBLICATION) }
+        : { shard: this.#shard, epoch: `${this.#log.epoch}.${this.#log.seq}`, started: Math.max(Date.now(), hubStarted + 1), from: this.#log.seq - whole.length, changes: whole };
     this.#inFlight = true;
     try {
       const version = await this.#hub().publish(publication);
       this.#sql.exec(
-        "INSERT OR REPLACE INTO shard_published (id, epoch, hub_epoch, seq) VALUES (1, ?, ?, ?)",
+        "INSERT OR REPLACE INTO shard_published (id, epoch, hub_epoch, hub_started, seq) VALUES (1, ?, ?, ?, ?)",
         this.#log.epoch,
         publication.epoch,
+        publication.started,
         publication.from + publication.changes.length,
       );
       this.#failures = 0;

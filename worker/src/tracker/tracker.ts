@@ -32,6 +32,7 @@ import {
 } from "@p2p/shared";
 import { hubStub, placeOf, shardOfName, shardStub, type ShardPlace } from "../shards/placement.ts";
 import { Publisher } from "../shards/publisher.ts";
+import { RecentChanges } from "../shards/recent-changes.ts";
 import { ShardReads, type LocalReads, type LocalStats } from "../shards/shard-reads.ts";
 import { budgetsFrom, type Budgets } from "./budgets/budgets.ts";
 import { ChangeLog, LOG_BOUNDS, type Change } from "./sync/change-log.ts";
@@ -80,8 +81,10 @@ export class Tracker extends DurableObject implements LocalReads {
   private readonly publisher: Publisher | null = null;
   /** Sharded: reads that ask every shard. */
   private readonly shardReads: ShardReads | null = null;
-  /** Sharded: the global version as the hub last told it, and the change set it came with (from `from`). */
-  private global: { version: Version; from: Version | null; changes: string | null } | null = null;
+  /** Sharded: the global version as the hub last told it. */
+  private global: { version: Version } | null = null;
+  /** Sharded: the change sets of the last broadcasts, for notices and for syncs from a recent version. */
+  private readonly recent = new RecentChanges();
   private openedStore: TrackerStore | undefined;
   private readonly log: ChangeLog;
   private readonly notices: Notices;
@@ -118,7 +121,7 @@ export class Tracker extends DurableObject implements LocalReads {
     if (this.place) {
       ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_global (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL)");
       const known = ctx.storage.sql.exec<{ version: string }>("SELECT version FROM shard_global WHERE id = 1").toArray()[0];
-      if (known) this.global = { version: known.version, from: null, changes: null };
+      if (known) this.global = { version: known.version };
     }
     // Sharded, peers are told the global version, as the hub broadcasts it; one object tells its own.
     this.notices = this.place
@@ -126,7 +129,7 @@ export class Tracker extends DurableObject implements LocalReads {
           ctx,
           (ws) => readConnection(ws)?.watching === true,
           () => this.globalVersion(),
-          (version) => (this.global !== null && version === this.global.from ? this.global.changes : null),
+          (version) => this.recent.since(version)?.json ?? null,
         )
       : new Notices(
           ctx,
@@ -151,7 +154,7 @@ export class Tracker extends DurableObject implements LocalReads {
         index,
         () => hubStub(env, count),
         (version) => {
-          if (this.global === null) this.learnGlobal(version, null, null);
+          if (this.global === null) this.learnGlobal(version);
         },
         () => this.stateNow(),
       );
@@ -171,19 +174,20 @@ export class Tracker extends DurableObject implements LocalReads {
 
   /** Sharded: a shard that has not heard from the hub yet asks it, so its first answers carry the global version. */
   private async knowGlobal(): Promise<void> {
-    if (this.place && this.global === null) this.learnGlobal(await hubStub(this.env, this.place.count).version(), null, null);
+    if (this.place && this.global === null) this.learnGlobal(await hubStub(this.env, this.place.count).version());
   }
 
   /** Sharded: the hub moved the global version (hub.ts); this shard's peers and pages are told, as one object tells them. */
   globalMoved(version: Version, from: Version, changes: string | null): void {
     const known = this.global?.version;
     if (known !== undefined && parseVersion(version).epoch === parseVersion(known).epoch && !isNewer(version, known)) return;
-    this.learnGlobal(version, from, changes);
+    this.recent.add(from, version, changes);
+    this.learnGlobal(version);
     this.notices.moved();
   }
 
-  private learnGlobal(version: Version, from: Version | null, changes: string | null): void {
-    this.global = { version, from, changes };
+  private learnGlobal(version: Version): void {
+    this.global = { version };
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO shard_global (id, version) VALUES (1, ?)", version);
   }
 
@@ -556,7 +560,7 @@ export class Tracker extends DurableObject implements LocalReads {
     const version = this.globalVersion();
     if (since === version) return `{"version":${JSON.stringify(version)},"unchanged":true}`;
     if (since !== undefined) {
-      const delta = await hubStub(this.env, this.place!.count).changesSince(since);
+      const delta = this.recent.since(since) ?? (await hubStub(this.env, this.place!.count).changesSince(since));
       if (delta !== null) return `{"version":${JSON.stringify(delta.version)},"changes":${delta.json}}`;
     }
     // Read after the version was known, so the pages hold at least what it says; later changes applied again change nothing.
