@@ -91,6 +91,8 @@ const COST = {
   sweepPerSocket: 0.001,
   /** A restarted shard deletes its ghosts from storage (assumption). */
   restartPerEntry: 0.002,
+  /** The hub appending a shard's changes to the global log and storing them (assumption). */
+  appendPerKiB: 0.01,
 };
 
 /** Where an object's time goes. */
@@ -158,6 +160,9 @@ class Phase {
   readonly busy: Record<Kind, Float64Array>;
   /** The most invocations any shard took in one simulated second. */
   peakInvocations = 0;
+  /** Bytes of every change made in the phase, and of user changes only. */
+  changeBytes = 0;
+  userChangeBytes = 0;
   readonly #thisSecond: Float64Array;
   hub = { publishes: 0, broadcasts: 0, pulls: 0, resets: 0, goneUsers: 0, busy: 0 };
 
@@ -228,31 +233,44 @@ interface Outcome {
   sockets: { mean: number; max: number };
   entries: { max: number };
   listingBytes: { max: number };
-  changeBytesPerSecond: number;
 }
 
-function simulate(config: Config): Outcome {
+/** Each peer's entries, as listings and change sets hold them: the same in every configuration. */
+interface PeerSizes {
+  user: Float64Array;
+  files: Float64Array;
+  gone: Float64Array;
+  file: Float64Array;
+  fileGone: Float64Array;
+}
+
+function peerSizes(): PeerSizes {
+  const sizes = { user: new Float64Array(PEERS), files: new Float64Array(PEERS), gone: new Float64Array(PEERS), file: new Float64Array(PEERS), fileGone: new Float64Array(PEERS) };
+  for (let i = 0; i < PEERS; i++) {
+    const name = nameOf(i);
+    sizes.user[i] = userEntryBytes(name);
+    sizes.file[i] = fileEntryBytes(name);
+    sizes.files[i] = FILES_PER_PEER * sizes.file[i]!;
+    sizes.gone[i] = bytesOf(name);
+    sizes.fileGone[i] = fileGoneBytes(name);
+  }
+  return sizes;
+}
+
+function simulate(config: Config, sizes: PeerSizes): Outcome {
   const { shards } = config;
   const random = seeded(SEED);
   const shardOf = new Uint16Array(PEERS);
   const online = new Uint8Array(PEERS).fill(1);
-  const userBytes = new Float64Array(PEERS);
-  const filesBytes = new Float64Array(PEERS);
-  const change = { user: new Float64Array(PEERS), gone: new Float64Array(PEERS), file: new Float64Array(PEERS), fileGone: new Float64Array(PEERS) };
+  const { user: userBytes, files: filesBytes } = sizes;
+  const change = sizes;
   const sockets = new Float64Array(shards);
   const usersListing = new Float64Array(shards);
   const filesListing = new Float64Array(shards);
   const entries = new Float64Array(shards);
   for (let i = 0; i < PEERS; i++) {
-    const name = nameOf(i);
-    const shard = fnv1a32(name) % shards;
+    const shard = fnv1a32(nameOf(i)) % shards;
     shardOf[i] = shard;
-    userBytes[i] = userEntryBytes(name);
-    filesBytes[i] = FILES_PER_PEER * fileEntryBytes(name);
-    change.user[i] = userBytes[i]!;
-    change.gone[i] = bytesOf(name);
-    change.file[i] = fileEntryBytes(name);
-    change.fileGone[i] = fileGoneBytes(name);
     sockets[shard]!++;
     usersListing[shard]! += userBytes[i]!;
     filesListing[shard]! += filesBytes[i]!;
@@ -268,54 +286,62 @@ function simulate(config: Config): Outcome {
   const storm = new Phase(shards, SECONDS - DEPLOY_AT_S);
   let phase = steady;
 
-  // The pipeline: what each shard gathered this tick, what the hub took last tick.
+  // The pipeline: what each shard gathered this tick, what it publishes, what the hub took last tick.
+  // Bytes of every change (the global log), and of user changes only (what users-only peers are told).
   const gathering = new Float64Array(shards);
   const publishing = new Float64Array(shards);
+  const gatheringUsers = new Float64Array(shards);
+  const publishingUsers = new Float64Array(shards);
   let hubGathering = 0;
+  let hubGatheringUsers = 0;
   // Notices: bytes of change broadcast to each shard since its last notice, and when the next one goes.
   const unsent = new Float64Array(shards);
   const noticeAt = new Float64Array(shards).fill(Number.POSITIVE_INFINITY);
   const lastNotice = new Float64Array(shards).fill(Number.NEGATIVE_INFINITY);
   const reconnectAt = new Map<number, number[]>();
-  let changeBytes = 0;
   let users = pass(usersListing);
   let files = pass(filesListing);
 
-  const changed = (shard: number, bytes: number) => {
+  const changed = (shard: number, bytes: number, userBytes: number) => {
     gathering[shard]! += bytes;
-    changeBytes += bytes;
+    gatheringUsers[shard]! += userBytes;
+    phase.changeBytes += bytes;
+    phase.userChangeBytes += userBytes;
   };
 
-  /** A shard's peer asks for a merged listing in pages: the peer's shard relays, every shard serves its part. */
-  const readPass = (asker: number, read: Pass) => {
+  /** `count` peers of a shard read a merged listing in pages: their shard relays each page, every shard serves its part. */
+  const readPass = (asker: number, count: number, read: Pass) => {
     if (read.pages === 0) return;
-    phase.messages[asker]! += read.pages;
-    phase.invoke(asker, "snapshots", read.pages * (COST.deliver + shards * COST.rpcCall) + (read.total * COST.receivePerMiB + read.pages * MAX_PAGE_BYTES * COST.sendPerMiB) / MIB, read.pages);
+    const pages = read.pages * count;
+    phase.messages[asker]! += pages;
+    phase.invoke(asker, "snapshots", pages * (COST.deliver + shards * COST.rpcCall) + (count * (read.total * COST.receivePerMiB + read.pages * MAX_PAGE_BYTES * COST.sendPerMiB)) / MIB, pages);
     for (let j = 0; j < shards; j++) {
-      phase.rpcsServed[j]! += read.pages;
-      phase.invoke(j, "snapshots", read.pages * COST.deliver + (read.served[j]! * COST.sendPerMiB) / MIB, read.pages);
+      phase.rpcsServed[j]! += pages;
+      phase.invoke(j, "snapshots", pages * COST.deliver + (count * read.served[j]! * COST.sendPerMiB) / MIB, pages);
     }
   };
 
-  /** sync with no usable version: the first page of each listing from every shard, the hub's version, then the peer pages. */
-  const snapshot = (asker: number) => {
+  /**
+   * `count` peers of a shard sync with no usable version: the first page of
+   * each listing from every shard and the hub's version, then the peer pages,
+   * then a sync since the snapshot's version (a change set from the hub).
+   * Gathered per tick: every snapshot in a tick costs the same.
+   */
+  const snapshots = (asker: number, count: number) => {
     const firstPages = config.copy === "whole" ? 2 : 1;
-    phase.messages[asker]!++;
-    phase.invoke(asker, "snapshots", COST.deliver + COST.sync + (firstPages * shards + 1) * COST.rpcCall + (firstPages * FIRST_PAGE_BYTES * COST.sendPerMiB) / MIB);
-    phase.hub.busy += COST.deliver;
+    phase.messages[asker]! += 2 * count;
+    phase.invoke(asker, "snapshots", count * (2 * (COST.deliver + COST.sync) + (firstPages * shards + 2) * COST.rpcCall + (firstPages * FIRST_PAGE_BYTES * COST.sendPerMiB) / MIB), 2 * count);
+    phase.hub.pulls += count;
+    phase.hub.busy += count * (2 * COST.deliver + COST.fold);
     for (let j = 0; j < shards; j++) {
       const bytes = Math.min(FIRST_PAGE_BYTES, usersListing[j]!) + (config.copy === "whole" ? Math.min(FIRST_PAGE_BYTES, filesListing[j]!) : 0);
-      phase.rpcsServed[j]! += firstPages;
-      phase.invoke(j, "snapshots", firstPages * COST.deliver + (bytes * COST.sendPerMiB) / MIB, firstPages);
+      phase.rpcsServed[j]! += firstPages * count;
+      phase.invoke(j, "snapshots", count * (firstPages * COST.deliver + (bytes * COST.sendPerMiB) / MIB), firstPages * count);
     }
-    readPass(asker, users);
-    if (config.copy === "whole") readPass(asker, files);
-    // Then sync since the snapshot's version: a change set from the hub.
-    phase.messages[asker]!++;
-    phase.invoke(asker, "snapshots", COST.deliver + COST.sync + COST.rpcCall);
-    phase.hub.pulls++;
-    phase.hub.busy += COST.deliver + COST.fold;
+    readPass(asker, count, users);
+    if (config.copy === "whole") readPass(asker, count, files);
   };
+  const snapshotting = new Float64Array(shards);
 
   const connect = (peer: number, fresh: boolean) => {
     const home = shardOf[peer]!;
@@ -326,9 +352,6 @@ function simulate(config: Config): Outcome {
         phase.messages[stray]! += 3;
         phase.invoke(stray, "sessions", 3 * COST.deliver + COST.connect + COST.hello + COST.refused + COST.close, 4);
       }
-    } else {
-      random(); // the same stream in every configuration
-      random();
     }
     online[peer] = 1;
     sockets[home]!++;
@@ -339,8 +362,8 @@ function simulate(config: Config): Outcome {
     phase.invoke(home, "sessions", 3 * COST.deliver + COST.connect + COST.hello + COST.register + FILES_PER_PEER * COST.perFile, 3);
     // The probe's result moves the version too.
     phase.probes[home]!++;
-    changed(home, change.user[peer]! + filesBytes[peer]! + change.user[peer]!);
-    snapshot(home);
+    changed(home, 2 * change.user[peer]! + filesBytes[peer]!, 2 * change.user[peer]!);
+    snapshotting[home]!++;
   };
 
   const disconnect = (peer: number) => {
@@ -351,7 +374,7 @@ function simulate(config: Config): Outcome {
     filesListing[home]! -= filesBytes[peer]!;
     entries[home]! -= FILES_PER_PEER;
     phase.invoke(home, "sessions", COST.deliver + COST.close);
-    changed(home, change.gone[peer]!);
+    changed(home, change.gone[peer]!, change.gone[peer]!);
   };
 
   const randomOnline = (): number => {
@@ -380,13 +403,18 @@ function simulate(config: Config): Outcome {
         phase.invoke(j, "sessions", COST.deliver + entries[j]! * COST.restartPerEntry);
         phase.hub.resets++;
         phase.hub.goneUsers += sockets[j]!;
-        phase.hub.busy += COST.deliver + (sockets[j]! * 20 * 0.01) / 1024;
+        let goneBytes = 0;
+        for (let peer = 0; peer < PEERS; peer++) if (online[peer] && shardOf[peer] === j) goneBytes += change.gone[peer]!;
+        phase.hub.busy += COST.deliver + (goneBytes * COST.appendPerKiB) / 1024;
         gathering[j] = 0;
         publishing[j] = 0;
+        gatheringUsers[j] = 0;
+        publishingUsers[j] = 0;
         noticeAt[j] = Number.POSITIVE_INFINITY;
         unsent[j] = 0;
       }
       hubGathering = 0;
+      hubGatheringUsers = 0;
       for (let peer = 0; peer < PEERS; peer++) {
         if (!online[peer]) continue;
         const home = shardOf[peer]!;
@@ -409,21 +437,25 @@ function simulate(config: Config): Outcome {
       for (let j = 0; j < shards; j++) {
         phase.rpcsServed[j]!++;
         phase.invoke(j, "hub traffic", COST.deliver + (hubGathering * COST.receivePerMiB) / MIB);
-        unsent[j]! += hubGathering;
+        unsent[j]! += config.copy === "whole" ? hubGathering : hubGatheringUsers;
         if (noticeAt[j] === Number.POSITIVE_INFINITY) noticeAt[j] = Math.max(now + NOTICE_DELAY_MS, lastNotice[j]! + NOTICE_INTERVAL_MS);
       }
       hubGathering = 0;
+      hubGatheringUsers = 0;
     }
     // Each shard publishes what it gathered last tick: at most one publish in flight, answered within a tick.
     for (let j = 0; j < shards; j++) {
       if (publishing[j]! > 0) {
         phase.hub.publishes++;
-        phase.hub.busy += COST.deliver + (publishing[j]! * 0.01) / 1024;
+        phase.hub.busy += COST.deliver + (publishing[j]! * COST.appendPerKiB) / 1024;
         phase.work(j, "hub traffic", COST.rpcCall + (publishing[j]! * COST.sendPerMiB) / MIB);
         hubGathering += publishing[j]!;
+        hubGatheringUsers += publishingUsers[j]!;
       }
       publishing[j] = gathering[j]!;
+      publishingUsers[j] = gatheringUsers[j]!;
       gathering[j] = 0;
+      gatheringUsers[j] = 0;
     }
 
     // Peers: restarts, changes, searches, and the storm's reconnects.
@@ -438,7 +470,7 @@ function simulate(config: Config): Outcome {
       const home = shardOf[peer]!;
       phase.messages[home]!++;
       phase.invoke(home, "changes", COST.deliver + COST.change);
-      changed(home, random() < 0.5 ? change.file[peer]! : change.fileGone[peer]!);
+      changed(home, random() < 0.5 ? change.file[peer]! : change.fileGone[peer]!, 0);
     }
     for (let n = poisson(random, (live * TICK_MS * SEARCHES_PER_PEER_PER_S) / 1000); n > 0; n--) {
       const home = shardOf[randomOnline()]!;
@@ -454,6 +486,10 @@ function simulate(config: Config): Outcome {
       connect(peer, false);
     }
     reconnectAt.delete(tick);
+    for (let j = 0; j < shards; j++) {
+      if (snapshotting[j]! > 0) snapshots(j, snapshotting[j]!);
+      snapshotting[j] = 0;
+    }
 
     // Notices: every syncing socket of the shard, with the change set when it fits; otherwise each one pulls.
     for (let j = 0; j < shards; j++) {
@@ -492,7 +528,6 @@ function simulate(config: Config): Outcome {
     sockets: socketsAtStart,
     entries: { max: entriesMax },
     listingBytes: { max: listingMax },
-    changeBytesPerSecond: changeBytes / SECONDS,
   };
 }
 
@@ -501,9 +536,14 @@ function simulate(config: Config): Outcome {
 const max = (values: Float64Array) => values.reduce((a, b) => Math.max(a, b), 0);
 const mean = (values: Float64Array) => values.reduce((a, b) => a + b, 0) / values.length;
 const perSecond = (phase: Phase, values: Float64Array) => max(values) / phase.seconds;
+const busiestOf = new WeakMap<Phase, number>();
 const busiest = (phase: Phase) => {
-  let shard = 0;
-  for (let j = 1; j < phase.messages.length; j++) if (phase.busyOf(j) > phase.busyOf(shard)) shard = j;
+  let shard = busiestOf.get(phase);
+  if (shard === undefined) {
+    const totals = phase.messages.map((_, j) => phase.busyOf(j));
+    shard = totals.indexOf(max(totals));
+    busiestOf.set(phase, shard);
+  }
   return shard;
 };
 /** The busiest shard's share of one thread: 100% is the whole second. */
@@ -525,9 +565,10 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     { shards: 64, copy: "users" },
   ];
   const outcomes: Outcome[] = [];
+  const sizes = peerSizes();
   for (const config of configs) {
     options.log(`shard-sim: ${config.shards} shards, peers keep ${config.copy === "whole" ? "the whole catalog" : "the users map"}`);
-    outcomes.push(simulate(config));
+    outcomes.push(simulate(config, sizes));
   }
   const byShards = outcomes.filter((o) => o.config.copy === "whole");
   const find = (shards: number, copy: Config["copy"]) => outcomes.find((o) => o.config.shards === shards && o.config.copy === copy)!;
@@ -600,11 +641,11 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   const w64 = find(64, "whole");
   const w16 = find(16, "whole");
   const u64 = find(64, "users");
-  const body = `Reproduce: \`npm run bench -- --only shard-sim\` (a model, not a measurement: under a second, the same figures on every run). Workload:
+  const body = `Reproduce: \`npm run bench -- --only shard-sim\` (a model, not a measurement: a few seconds, the same figures on every run). Workload:
 
 ${workload.map((line) => `- ${line}`).join("\n")}
 
-Global change sets average ${fmt(w64.changeBytesPerSecond / 1000, 1)} kB a second under this churn, so a notice's change set (at most ${NOTICE_MAX_CHANGES_BYTES / 1024} KiB) never fits for whole-catalog peers: every syncing peer pulls every second, and each pull is an RPC to the hub. Users-only peers are told user changes only.
+In the steady minutes the catalog changes by ${fmt(w64.steady.changeBytes / w64.steady.seconds / 1000, 1)} kB of change sets a second (${fmt(w64.steady.userChangeBytes / w64.steady.seconds / 1000, 1)} kB of it user changes). A notice carries its change set only up to ${NOTICE_MAX_CHANGES_BYTES / 1024} KiB, so for whole-catalog peers it never fits: every syncing peer pulls every second (the design's pull is an RPC to the hub), and each such peer takes in ${fmt((w64.steady.changeBytes / w64.steady.seconds) * 86_400 / 1e9, 1)} GB a day of changes. Users-only peers are told user changes only, and they fit. The model follows the design in SCALING.md: a notice carries every change set broadcast since the previous notice (the first cut does not yet; SCALING.md, *Open risks*).
 
 **Sockets and catalog per shard** (the spread is the hash's, over these names):
 

@@ -1,14 +1,13 @@
 /**
  * A shard's side of the hub (hub.ts): its changes go to the hub in order,
- * gathered for PUBLISH_DELAY_MS, one publication in flight, retried until
+ * gathered as long as the hub gathers a broadcast, one publication in flight, retried until
  * the hub has them. What was published is kept with the change log, so a
  * wake-up goes on where it stopped and a new epoch (a fresh start) starts
  * the shard over at the hub.
  */
 import type { Change, ChangeLog } from "../tracker/sync/change-log.ts";
-import type { Publication, TrackerHub } from "./hub.ts";
+import { broadcastDelayMs, type Publication, type TrackerHub } from "./hub.ts";
 
-export const PUBLISH_DELAY_MS = 20;
 const RETRY_MS = [100, 250, 500, 1000, 2000, 5000];
 /** Changes in one publication: a few hundred KB at most, far below an RPC's bound. */
 const MAX_PER_PUBLICATION = 2000;
@@ -17,6 +16,8 @@ export class Publisher {
   readonly #sql: SqlStorage;
   readonly #log: ChangeLog;
   readonly #shard: number;
+  /** Changes gathered into one publication: as long as the hub gathers them into a broadcast (hub.ts). */
+  readonly #delayMs: number;
   readonly #hub: () => DurableObjectStub<TrackerHub>;
   readonly #acknowledged: (version: string) => void;
   /** This shard's users and files now, as changes: what the hub is sent when the log no longer holds what it missed. */
@@ -29,6 +30,7 @@ export class Publisher {
     sql: SqlStorage,
     log: ChangeLog,
     shard: number,
+    shards: number,
     hub: () => DurableObjectStub<TrackerHub>,
     acknowledged: (version: string) => void,
     stateNow: () => Change[],
@@ -36,6 +38,7 @@ export class Publisher {
     this.#sql = sql;
     this.#log = log;
     this.#shard = shard;
+    this.#delayMs = broadcastDelayMs(shards);
     this.#hub = hub;
     this.#acknowledged = acknowledged;
     this.#stateNow = stateNow;
@@ -60,7 +63,7 @@ export class Publisher {
   }
 
   /** The log moved (or a wake-up found it ahead of the hub): publish soon. */
-  moved(delay = PUBLISH_DELAY_MS): void {
+  moved(delay = this.#delayMs): void {
     if (this.#timer !== undefined || this.#inFlight) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

@@ -152,6 +152,7 @@ export class Tracker extends DurableObject implements LocalReads {
         ctx.storage.sql,
         this.log,
         index,
+        count,
         () => hubStub(env, count),
         (version) => {
           if (this.global === null) this.learnGlobal(version);
