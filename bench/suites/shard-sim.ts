@@ -5,7 +5,7 @@
  * shard and the hub) would be asked to do, and prices it with per-operation
  * costs measured on this machine (BENCHMARKS.md) or stated as assumptions.
  *
- * Time moves in 20 ms ticks, the publish and broadcast gathering interval, so
+ * Time moves in 20 ms ticks (publications and broadcasts gather for max(20, 2N) ms, whole ticks), so
  * the publish → hub → broadcast pipeline and the notices' coalescing are
  * followed tick by tick. Nine minutes of steady use, then a deploy that
  * restarts every object and one minute of the reconnect storm.
@@ -294,6 +294,8 @@ function simulate(config: Config, sizes: PeerSizes): Outcome {
   const publishingUsers = new Float64Array(shards);
   let hubGathering = 0;
   let hubGatheringUsers = 0;
+  // Publications and broadcasts gather for max(20, 2N) ms (hub.ts): every this many ticks.
+  const gatherTicks = Math.ceil(Math.max(TICK_MS, 2 * shards) / TICK_MS);
   // Notices: bytes of change broadcast to each shard since its last notice, and when the next one goes.
   const unsent = new Float64Array(shards);
   const noticeAt = new Float64Array(shards).fill(Number.POSITIVE_INFINITY);
@@ -324,15 +326,15 @@ function simulate(config: Config, sizes: PeerSizes): Outcome {
   /**
    * `count` peers of a shard sync with no usable version: the first page of
    * each listing from every shard and the hub's version, then the peer pages,
-   * then a sync since the snapshot's version (a change set from the hub).
+   * then a sync since the snapshot's version (a change set from the shard's
+   * chain of broadcasts, recent-changes.ts).
    * Gathered per tick: every snapshot in a tick costs the same.
    */
   const snapshots = (asker: number, count: number) => {
     const firstPages = config.copy === "whole" ? 2 : 1;
     phase.messages[asker]! += 2 * count;
     phase.invoke(asker, "snapshots", count * (2 * (COST.deliver + COST.sync) + (firstPages * shards + 2) * COST.rpcCall + (firstPages * FIRST_PAGE_BYTES * COST.sendPerMiB) / MIB), 2 * count);
-    phase.hub.pulls += count;
-    phase.hub.busy += count * (2 * COST.deliver + COST.fold);
+    phase.work(asker, "snapshots", COST.fold);
     for (let j = 0; j < shards; j++) {
       const bytes = Math.min(FIRST_PAGE_BYTES, usersListing[j]!) + (config.copy === "whole" ? Math.min(FIRST_PAGE_BYTES, filesListing[j]!) : 0);
       phase.rpcsServed[j]! += firstPages * count;
@@ -366,13 +368,19 @@ function simulate(config: Config, sizes: PeerSizes): Outcome {
     snapshotting[home]!++;
   };
 
-  const disconnect = (peer: number) => {
+  /** A peer leaves its shard's counts; returns the shard. */
+  const goOffline = (peer: number): number => {
     const home = shardOf[peer]!;
     online[peer] = 0;
     sockets[home]!--;
     usersListing[home]! -= userBytes[peer]!;
     filesListing[home]! -= filesBytes[peer]!;
     entries[home]! -= FILES_PER_PEER;
+    return home;
+  };
+
+  const disconnect = (peer: number) => {
+    const home = goOffline(peer);
     phase.invoke(home, "sessions", COST.deliver + COST.close);
     changed(home, change.gone[peer]!, change.gone[peer]!);
   };
@@ -417,12 +425,7 @@ function simulate(config: Config, sizes: PeerSizes): Outcome {
       hubGatheringUsers = 0;
       for (let peer = 0; peer < PEERS; peer++) {
         if (!online[peer]) continue;
-        const home = shardOf[peer]!;
-        online[peer] = 0;
-        sockets[home]!--;
-        usersListing[home]! -= userBytes[peer]!;
-        filesListing[home]! -= filesBytes[peer]!;
-        entries[home]! -= FILES_PER_PEER;
+        goOffline(peer);
         const at = tick + Math.ceil((RETRY_MIN_MS + random() * (RETRY_MAX_MS - RETRY_MIN_MS)) / TICK_MS);
         const due = reconnectAt.get(at) ?? [];
         due.push(peer);
@@ -431,7 +434,7 @@ function simulate(config: Config, sizes: PeerSizes): Outcome {
     }
 
     // The hub broadcasts what it took last tick: one RPC to every shard, and the version moves everywhere.
-    if (hubGathering > 0) {
+    if (hubGathering > 0 && tick % gatherTicks === 0) {
       phase.hub.broadcasts += shards;
       phase.hub.busy += shards * (COST.rpcCall + (hubGathering * COST.sendPerMiB) / MIB);
       for (let j = 0; j < shards; j++) {
@@ -443,8 +446,8 @@ function simulate(config: Config, sizes: PeerSizes): Outcome {
       hubGathering = 0;
       hubGatheringUsers = 0;
     }
-    // Each shard publishes what it gathered last tick: at most one publish in flight, answered within a tick.
-    for (let j = 0; j < shards; j++) {
+    // Each shard publishes what it gathered: at most one publish in flight, answered within a tick.
+    for (let j = 0; tick % gatherTicks === 0 && j < shards; j++) {
       if (publishing[j]! > 0) {
         phase.hub.publishes++;
         phase.hub.busy += COST.deliver + (publishing[j]! * COST.appendPerKiB) / 1024;
@@ -502,12 +505,10 @@ function simulate(config: Config, sizes: PeerSizes): Outcome {
       if (fits) phase.noticesWithChanges[j]!++;
       phase.work(j, "notices", sends * (COST.noticeSend + (fits ? (Math.max(0, bytes - 2500) * COST.sendPerMiB) / MIB : 0)));
       if (!fits) {
-        // Each pull: the peer's sync reaches the shard, which asks the hub for the change set and relays it.
+        // Each pull: the peer's sync reaches the shard, which folds its chain of broadcasts once (then keeps the answer) and sends it.
         phase.pulls[j]! += sends;
         phase.messages[j]! += sends;
-        phase.invoke(j, "pulls", sends * (COST.deliver + COST.sync + COST.rpcCall + (bytes * COST.sendPerMiB) / MIB), sends);
-        phase.hub.pulls += sends;
-        phase.hub.busy += sends * (COST.deliver + COST.fold + (bytes * COST.sendPerMiB) / MIB);
+        phase.invoke(j, "pulls", COST.fold + sends * (COST.deliver + COST.sync + (bytes * COST.sendPerMiB) / MIB), sends);
       }
       unsent[j] = 0;
       lastNotice[j] = now;
@@ -619,7 +620,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     ["configuration", "publishes in/s", "broadcast RPCs out/s", "bound at constant churn (in / out)", "change-set pulls served/s", "hub's thread"],
     outcomes.map((o) => {
       const h = o.steady.hub;
-      const bound = o.config.shards * (1000 / TICK_MS);
+      const bound = o.config.shards * (1000 / Math.max(TICK_MS, 2 * o.config.shards));
       return [label(o), rate(h.publishes / o.steady.seconds), rate(h.broadcasts / o.steady.seconds), `${count(bound)} / ${count(bound)}`, rate(h.pulls / o.steady.seconds), `${fmt(h.busy / o.steady.seconds / 10, 0)}%`];
     }),
   );
@@ -645,7 +646,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
 
 ${workload.map((line) => `- ${line}`).join("\n")}
 
-In the steady minutes the catalog changes by ${fmt(w64.steady.changeBytes / w64.steady.seconds / 1000, 1)} kB of change sets a second (${fmt(w64.steady.userChangeBytes / w64.steady.seconds / 1000, 1)} kB of it user changes). A notice carries its change set only up to ${NOTICE_MAX_CHANGES_BYTES / 1024} KiB, so for whole-catalog peers it never fits: every syncing peer pulls every second (the design's pull is an RPC to the hub), and each such peer takes in ${fmt((w64.steady.changeBytes / w64.steady.seconds) * 86_400 / 1e9, 1)} GB a day of changes. Users-only peers are told user changes only, and they fit. The model follows the design in SCALING.md: a notice carries every change set broadcast since the previous notice (the first cut does not yet; SCALING.md, *Open risks*).
+In the steady minutes the catalog changes by ${fmt(w64.steady.changeBytes / w64.steady.seconds / 1000, 1)} kB of change sets a second (${fmt(w64.steady.userChangeBytes / w64.steady.seconds / 1000, 1)} kB of it user changes). A notice carries its change set only up to ${NOTICE_MAX_CHANGES_BYTES / 1024} KiB, so for whole-catalog peers it never fits: every syncing peer pulls every second (from its own shard, which answers from the change sets it was broadcast), and each such peer takes in ${fmt((w64.steady.changeBytes / w64.steady.seconds) * 86_400 / 1e9, 1)} GB a day of changes. Users-only peers are told user changes only, and they fit. The model follows the design in SCALING.md: a notice carries every change set broadcast since the previous notice, and a shard answers syncs from recent versions itself.
 
 **Sockets and catalog per shard** (the spread is the hash's, over these names):
 
