@@ -19,7 +19,23 @@ export default defineConfig({
           }),
         ],
         // Servers in Node for the probes to reach (worker/test/probe-targets.ts).
-        test: { name: "worker", include: ["worker/test/**/*.test.ts"], globalSetup: ["worker/test/probe-targets.ts"] },
+        test: {
+          name: "worker",
+          include: ["worker/test/**/*.test.ts"],
+          // The sharded tracker's tests run in a project of their own, with TRACKER_SHARDS set.
+          exclude: ["worker/test/shards/**"],
+          globalSetup: ["worker/test/probe-targets.ts"],
+        },
+      },
+      {
+        // The same worker sharded over four tracker objects and a hub (SCALING.md), with the same open, quick probes.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.jsonc" },
+            miniflare: { bindings: { P2P_TOKEN: "", PROBE_TIMEOUT_MS: "500", PROBE_LOOPBACK_ONLY: "1", TRACKER_SHARDS: "4" } },
+          }),
+        ],
+        test: { name: "worker-shards", include: ["worker/test/shards/**/*.test.ts"], globalSetup: ["worker/test/probe-targets.ts"] },
       },
       {
         test: {

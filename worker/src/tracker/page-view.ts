@@ -61,7 +61,9 @@ export class PageViews {
   #version: Version | null = null;
   readonly #views = new Map<string, ViewParts>();
 
-  async get(version: Version, source: ViewSource, query: PageQuery, stats: TrackerStats, told: Version): Promise<PageView> {
+  /** `version` null: cut afresh, and not kept. */
+  async get(version: Version | null, source: ViewSource, query: PageQuery, stats: TrackerStats, told: Version): Promise<PageView> {
+    if (version === null) return { stats, told, ...(await viewParts(source, query, stats)) };
     if (version !== this.#version) {
       this.#views.clear();
       this.#version = version;

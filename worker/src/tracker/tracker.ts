@@ -183,13 +183,17 @@ export class Tracker extends DurableObject implements LocalReads {
     const known = this.global?.version;
     if (known !== undefined && parseVersion(version).epoch === parseVersion(known).epoch && !isNewer(version, known)) return;
     this.recent.add(from, version, changes);
-    this.learnGlobal(version);
+    this.learnGlobal(version, from);
     this.notices.moved();
   }
 
-  private learnGlobal(version: Version): void {
+  /** `toldBefore`: what peers hold when this is the first version the shard learns (a broadcast's `from`). */
+  private learnGlobal(version: Version, toldBefore: Version = version): void {
+    const first = this.global === null;
     this.global = { version };
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO shard_global (id, version) VALUES (1, ?)", version);
+    // Until now notices told a placeholder: the next notice would carry no change set, and up-to-date peers' pings would wake the shard.
+    if (first) this.notices.adopt(toldBefore);
   }
 
   /** Sharded: this shard's users and files as changes, for a hub that lost track of them (publisher.ts). */
@@ -436,7 +440,8 @@ export class Tracker extends DurableObject implements LocalReads {
   /** What the live page shows, in one call so its parts agree (page-view.ts). */
   async pageView(query: PageQuery): Promise<PageView> {
     const stats = await this.stats();
-    if (this.shardReads) return this.pageViews.get(this.globalVersion(), this.shardReads.viewSource(), query, stats, this.notices.told);
+    // Not kept between requests: the global version moves only after the hub's broadcast, later than the shards' own totals.
+    if (this.shardReads) return this.pageViews.get(null, this.shardReads.viewSource(), query, stats, this.notices.told);
     return this.pageViews.get(this.log.version, storeSource(this.store, this.reachableOf), query, stats, this.notices.told);
   }
 

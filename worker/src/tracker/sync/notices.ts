@@ -63,6 +63,12 @@ export class Notices {
     this.#ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(pingFor(this.#told), pongFor(this.#told)));
   }
 
+  /** The version peers hold now, told by other means (a shard first learning the global version from the hub); re-arms the pair. */
+  adopt(version: Version): void {
+    this.#told = version;
+    this.arm();
+  }
+
   /** The version moved. */
   moved(): void {
     if (this.#timer !== undefined) return;
