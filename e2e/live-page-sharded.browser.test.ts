@@ -1,0 +1,65 @@
+/**
+ * The live page of a sharded tracker (`wrangler dev`, TRACKER_SHARDS=4) in
+ * Debian's Chromium: users on different shards appear on one page as they
+ * register and leave it as they stop, with no reload, told through the
+ * hub's broadcasts to whichever shard the page's socket landed on.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findChromium } from "../scripts/chromium.ts";
+import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../scripts/processes.ts";
+
+let tracker: Tracker;
+let browser: Browser;
+let dir: string;
+const peers: PeerProcess[] = [];
+const problems: string[] = [];
+
+const until = (what: string, check: () => Promise<boolean>) => waitFor(what, async () => (await check()) || undefined, 15_000);
+const usersShown = async (page: Page) => (await page.locator("#users tbody tr td:first-child").allTextContents()).map((t) => t.trim());
+
+beforeAll(async () => {
+  const executablePath = findChromium();
+  if (!executablePath) throw new Error("no Chromium: the browser project's global setup installs it (scripts/chromium.ts)");
+  dir = await makeTempDir("p2p-live-sharded-");
+  [tracker, browser] = await Promise.all([startTracker({ vars: { TRACKER_SHARDS: "4" } }), chromium.launch({ executablePath })]);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(peers.map((peer) => peer.kill()));
+  await tracker?.stop();
+}, 60_000);
+
+describe("the live page of a tracker of four shards", () => {
+  it("shows users of every shard as they come and go, without a reload", async () => {
+    const page = await browser.newPage();
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(message.text());
+    });
+    page.on("pageerror", (error) => problems.push(error.message));
+    await page.goto(tracker.http + "/");
+    await until("the page to be live", async () => (await page.locator("#live-status").getAttribute("data-state")) === "live");
+    await page.evaluate("window.sameDocument = true");
+
+    // Alice, Bob and Carol live on three different shards (shards/placement.ts).
+    await mkdir(join(dir, "files"));
+    for (const user of ["Alice", "Bob", "Carol"]) {
+      const peer = await startPeer(user.toLowerCase(), tracker.url, dir, { refresh: 3600, args: ["--user", user] });
+      peers.push(peer);
+      const path = join(dir, "files", `${user}.txt`);
+      await writeFile(path, `${user}\n`);
+      expect((await peer.run("register", user, path)).code).toBe(0);
+    }
+    await until("all three users on the page", async () => (await usersShown(page)).join(",") === "Alice,Bob,Carol");
+    expect(await page.locator("#files tbody td.path .name").allTextContents()).toEqual(["Alice.txt", "Bob.txt", "Carol.txt"]);
+
+    await peers[1]!.kill();
+    await until("Bob to leave the page", async () => (await usersShown(page)).join(",") === "Alice,Carol");
+    expect(await page.title()).toBe("Tracker: 2 users online, 2 files");
+    expect(await page.evaluate("window.sameDocument")).toBe(true);
+    expect(problems).toEqual([]);
+  });
+});
