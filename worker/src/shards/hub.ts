@@ -27,7 +27,12 @@ export const broadcastDelayMs = (shards: number): number => Math.max(20, 2 * sha
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS hub_users (user TEXT PRIMARY KEY, shard INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS hub_shards (shard INTEGER PRIMARY KEY, epoch TEXT NOT NULL, started INTEGER NOT NULL, seq INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS hub_told (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
 `;
+
+/** Answers kept for one version, and their bytes together, as on one object (sync-answers.ts). */
+const MAX_ANSWERS = 64;
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 /** A run of one shard's changes: its epoch, when that began, and the seq before the first. */
 export interface Publication {
@@ -43,6 +48,10 @@ export class TrackerHub extends DurableObject {
   readonly #log: ChangeLog;
   /** The version the last broadcast told the shards. */
   #told: Version;
+  /** Folded answers to `changesSince`, kept until the version moves: peers behind on many shards ask the same. */
+  readonly #answers = new Map<string, { version: Version; json: string; folded: number }>();
+  #answersFor: Version | null = null;
+  #answerBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #broadcasting: Promise<void> = Promise.resolve();
 
@@ -51,7 +60,14 @@ export class TrackerHub extends DurableObject {
     ctx.storage.sql.exec(SCHEMA);
     // No socket ever lives here: the epoch goes on across evictions and restarts, and moves only if storage is lost.
     this.#log = new ChangeLog(ctx.storage.sql, LOG_BOUNDS, false);
-    this.#told = this.#log.version;
+    const told = ctx.storage.sql.exec<{ version: string }>("SELECT version FROM hub_told WHERE id = 1").toArray()[0]?.version;
+    this.#told = told ?? this.#log.version;
+    if (told === undefined) ctx.storage.sql.exec("INSERT INTO hub_told (id, version) VALUES (1, ?)", this.#told);
+  }
+
+  /** A broadcast the last instance did not make (it restarted before its timer ran) is made now. */
+  override async alarm(): Promise<void> {
+    await (this.#broadcasting = this.#broadcasting.then(() => this.#broadcast()));
   }
 
   version(): Version {
@@ -66,6 +82,8 @@ export class TrackerHub extends DurableObject {
   publish(publication: Publication): Version {
     const sql = this.ctx.storage.sql;
     const { shard, epoch, started, from, changes } = publication;
+    // The timer below is the fast path; this alarm outlives a restart, so no published change goes untold.
+    void this.ctx.storage.setAlarm(Date.now() + 1000);
     this.ctx.storage.transactionSync(() => {
       const known = sql.exec<{ epoch: string; started: number; seq: number }>("SELECT epoch, started, seq FROM hub_shards WHERE shard = ?", shard).toArray()[0];
       if (known !== undefined && known.epoch !== epoch && started <= known.started) return;
@@ -86,11 +104,29 @@ export class TrackerHub extends DurableObject {
     return this.#log.version;
   }
 
-  /** The change set from `since` to now, with the version it brings a copy to; null when the log cannot tell. */
-  changesSince(since: Version): { version: Version; json: string } | null {
-    const { epoch, seq } = parseVersion(since);
-    if (epoch !== this.#log.epoch || !this.#log.covers(seq)) return null;
-    return { version: this.#log.version, json: JSON.stringify(foldChanges(this.#log.since(seq) ?? [])) };
+  /**
+   * The change set from `since` to `upTo` (the asking shard's version, so the
+   * copy lands on a version that shard's notices follow), and how many
+   * changes were folded for it (0 when kept from an earlier ask; the shard
+   * charges the asking socket). Null when the log cannot tell.
+   */
+  changesSince(since: Version, upTo: Version = this.#log.version): { version: Version; json: string; folded: number } | null {
+    const from = parseVersion(since);
+    const to = parseVersion(upTo);
+    if (from.epoch !== this.#log.epoch || to.epoch !== this.#log.epoch || from.seq > to.seq || to.seq > this.#log.seq || !this.#log.covers(from.seq)) return null;
+    if (this.#answersFor !== this.#log.version || this.#answers.size >= MAX_ANSWERS || this.#answerBytes > MAX_ANSWER_BYTES) {
+      this.#answers.clear();
+      this.#answerBytes = 0;
+      this.#answersFor = this.#log.version;
+    }
+    const key = `${since} ${upTo}`;
+    const kept = this.#answers.get(key);
+    if (kept) return { ...kept, folded: 0 };
+    const changes = (this.#log.since(from.seq) ?? []).slice(0, to.seq - from.seq);
+    const answer = { version: upTo, json: JSON.stringify(foldChanges(changes)), folded: changes.length };
+    this.#answers.set(key, answer);
+    this.#answerBytes += answer.json.length;
+    return answer;
   }
 
   #record(change: Change, shard: number): void {
@@ -118,5 +154,7 @@ export class TrackerHub extends DurableObject {
     const results = await Promise.allSettled(allShards(this.env, shardCount(this.env)).map((shard) => shard.globalMoved(version, from, changes)));
     for (const result of results) if (result.status === "rejected") console.error("hub: a shard was not told of", version, result.reason);
     this.#told = version;
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO hub_told (id, version) VALUES (1, ?)", version);
+    if (this.#log.version === version) await this.ctx.storage.deleteAlarm();
   }
 }

@@ -30,7 +30,7 @@ import {
   type TrackerStats,
   type Version,
 } from "@p2p/shared";
-import { hubStub, placeOf, shardOfName, shardStub, type ShardPlace } from "../shards/placement.ts";
+import { hubStub, placeOf, shardCount, shardOfName, shardStub, type ShardPlace } from "../shards/placement.ts";
 import { Publisher } from "../shards/publisher.ts";
 import { RecentChanges } from "../shards/recent-changes.ts";
 import { ShardReads, type LocalReads, type LocalStats } from "../shards/shard-reads.ts";
@@ -85,6 +85,8 @@ export class Tracker extends DurableObject implements LocalReads {
   private global: { version: Version } | null = null;
   /** Sharded: the change sets of the last broadcasts, for notices and for syncs from a recent version. */
   private readonly recent = new RecentChanges();
+  /** Sharded: the last snapshot gathered, kept for its global version (after a notice, many peers may ask at once). */
+  private snapshot: { version: Version; json: string } | null = null;
   private openedStore: TrackerStore | undefined;
   private readonly log: ChangeLog;
   private readonly notices: Notices;
@@ -99,6 +101,10 @@ export class Tracker extends DurableObject implements LocalReads {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.place = placeOf(ctx.id.name);
+    // A sharded tracker whose object cannot tell which shard it is would quietly act as the one object: refuse instead.
+    if (this.place === null && shardCount(env) > 1 && ctx.id.name !== "tracker") {
+      throw new Error(`TRACKER_SHARDS is ${shardCount(env)}, but this object (named ${JSON.stringify(ctx.id.name)}) is not one of its shards`);
+    }
     this.budgets = budgetsFrom(env);
     // A full listing gathers every shard's, and must stay within what peers accept: each shard holds its share of the catalog.
     if (this.place) this.budgets.catalogBytes = Math.floor(this.budgets.catalogBytes / this.place.count);
@@ -349,6 +355,8 @@ export class Tracker extends DurableObject implements LocalReads {
         ? await this.runSharded(ws, connection, parsed.request)
         : this.run(ws, connection, parsed.request, length)
       : { id: parsed.id, ok: false as const, error: parsed.error };
+    // A sharded read waited on other objects: the socket may have closed meanwhile.
+    if (!isOpen(ws)) return;
     const text =
       reply.ok && reply.result instanceof Serialized ? `{"id":${JSON.stringify(reply.id)},"ok":true,"result":${reply.result.json}}` : JSON.stringify(reply);
     // A client that asks and never reads would have its replies pile up in the object's memory.
@@ -549,7 +557,10 @@ export class Tracker extends DurableObject implements LocalReads {
         case "sync": {
           if (!connection.watching) writeConnection(ws, { ...connection, watching: true });
           this.notices.watch(ws);
-          return { id: request.id, ok: true, result: new Serialized(await this.syncSharded(request.since)) };
+          const { json, folded } = await this.syncSharded(request.since);
+          // A fold the hub made for this socket is charged to it, as one object charges its own folds.
+          this.messageBudget.chargeWork(ws, Math.ceil(folded / FOLDED_CHANGES_PER_TOKEN));
+          return { id: request.id, ok: true, result: new Serialized(json) };
         }
         default:
           throw new Error(`not a sharded read: ${request.type}`);
@@ -561,21 +572,32 @@ export class Tracker extends DurableObject implements LocalReads {
     }
   }
 
-  /** Sync against the global version: unchanged here, the changes from the hub, or a snapshot of every shard's first pages. */
-  private async syncSharded(since: Version | undefined): Promise<string> {
+  /**
+   * Sync against the global version: unchanged here, the changes from this
+   * shard's broadcasts or else the hub's (up to this shard's version, so the
+   * peer's next notice follows on), or a snapshot of every shard's first
+   * pages, kept until the version moves. `folded`: changes the hub folded
+   * for this answer.
+   */
+  private async syncSharded(since: Version | undefined): Promise<{ json: string; folded: number }> {
     const version = this.globalVersion();
-    if (since === version) return `{"version":${JSON.stringify(version)},"unchanged":true}`;
+    if (since === version) return { json: `{"version":${JSON.stringify(version)},"unchanged":true}`, folded: 0 };
     if (since !== undefined) {
-      const delta = this.recent.since(since) ?? (await hubStub(this.env, this.place!.count).changesSince(since));
-      if (delta !== null) return `{"version":${JSON.stringify(delta.version)},"changes":${delta.json}}`;
+      const local = this.recent.since(since);
+      const delta = local ? { ...local, folded: 0 } : await hubStub(this.env, this.place!.count).changesSince(since, version);
+      if (delta !== null) return { json: `{"version":${JSON.stringify(delta.version)},"changes":${delta.json}}`, folded: delta.folded };
     }
-    // Read after the version was known, so the pages hold at least what it says; later changes applied again change nothing.
-    const reads = this.shardReads!;
-    const [users, files] = await Promise.all([
-      reads.usersPage({ limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2),
-      reads.filesPage({ limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2),
-    ]);
-    return `{"version":${JSON.stringify(version)},"snapshot":{"users":${users.json},"usersNext":${JSON.stringify(users.next)},"files":${files.json},"filesNext":${JSON.stringify(files.next)}}}`;
+    if (this.snapshot?.version !== version) {
+      // Read after the version was known, so the pages hold at least what it says; later changes applied again change nothing.
+      const reads = this.shardReads!;
+      const [users, files] = await Promise.all([
+        reads.usersPage({ limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2),
+        reads.filesPage({ limit: MAX_PAGE_LIMIT }, PAGE_ENTRY_BYTES / 2),
+      ]);
+      const json = `{"version":${JSON.stringify(version)},"snapshot":{"users":${users.json},"usersNext":${JSON.stringify(users.next)},"files":${files.json},"filesNext":${JSON.stringify(files.next)}}}`;
+      this.snapshot = { version, json };
+    }
+    return { json: this.snapshot.json, folded: 0 };
   }
 
   /**
