@@ -44,6 +44,8 @@ export class RecentChanges {
   #links: Link[] = [];
   #bytes = 0;
   readonly #folded = new Map<Version, { version: Version; json: string }>();
+  /** Changes folded by answers not kept from before: the shard charges them to the socket that asked. */
+  folded = 0;
 
   /** A broadcast from `from` to `to`; without its change set (it was too large) the chain starts over. */
   add(from: Version, to: Version, json: string | null): void {
@@ -64,7 +66,9 @@ export class RecentChanges {
     if (cached) return cached;
     const start = this.#links.findIndex((link) => link.from === since);
     if (start === -1) return null;
-    const answer = { version: this.#links.at(-1)!.to, json: JSON.stringify(foldChanges(this.#links.slice(start).flatMap((link) => link.changes))) };
+    const changes = this.#links.slice(start).flatMap((link) => link.changes);
+    this.folded += changes.length;
+    const answer = { version: this.#links.at(-1)!.to, json: JSON.stringify(foldChanges(changes)) };
     this.#folded.set(since, answer);
     return answer;
   }

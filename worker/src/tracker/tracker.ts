@@ -85,6 +85,8 @@ export class Tracker extends DurableObject implements LocalReads {
   private global: { version: Version } | null = null;
   /** Sharded: the change sets of the last broadcasts, for notices and for syncs from a recent version. */
   private readonly recent = new RecentChanges();
+  /** Sharded: each socket's message being handled, which the next one waits for. */
+  private readonly inTurn = new WeakMap<WebSocket, Promise<void>>();
   /** Sharded: the last snapshot gathered, kept for its global version (after a notice, many peers may ask at once). */
   private snapshot: { version: Version; json: string } | null = null;
   private openedStore: TrackerStore | undefined;
@@ -322,6 +324,17 @@ export class Tracker extends DurableObject implements LocalReads {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (this.place === null) return this.handleMessage(ws, message);
+    // Sharded, a read waits on other objects, and the runtime hands this socket its next message meanwhile:
+    // each socket's messages are taken one after another, so each is charged after the work of the one before
+    // (a flood cannot start a hundred gathered reads on one budget) and answered in order.
+    const previous = this.inTurn.get(ws) ?? Promise.resolve();
+    const mine = previous.then(() => this.handleMessage(ws, message));
+    this.inTurn.set(ws, mine.catch(() => undefined));
+    return mine;
+  }
+
+  private async handleMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // The budget comes first: a message over it is never parsed, nor its attachment read.
     const length = messageLength(message);
     switch (this.messageBudget.charge(ws, length, Date.now())) {
@@ -558,7 +571,7 @@ export class Tracker extends DurableObject implements LocalReads {
           if (!connection.watching) writeConnection(ws, { ...connection, watching: true });
           this.notices.watch(ws);
           const { json, folded } = await this.syncSharded(request.since);
-          // A fold the hub made for this socket is charged to it, as one object charges its own folds.
+          // A fold made for this socket (here or at the hub) is charged to it, as one object charges its own folds.
           this.messageBudget.chargeWork(ws, Math.ceil(folded / FOLDED_CHANGES_PER_TOKEN));
           return { id: request.id, ok: true, result: new Serialized(json) };
         }
@@ -583,8 +596,9 @@ export class Tracker extends DurableObject implements LocalReads {
     const version = this.globalVersion();
     if (since === version) return { json: `{"version":${JSON.stringify(version)},"unchanged":true}`, folded: 0 };
     if (since !== undefined) {
+      const foldedBefore = this.recent.folded;
       const local = this.recent.since(since);
-      const delta = local ? { ...local, folded: 0 } : await hubStub(this.env, this.place!.count).changesSince(since, version);
+      const delta = local ? { ...local, folded: this.recent.folded - foldedBefore } : await hubStub(this.env, this.place!.count).changesSince(since, version);
       if (delta !== null) return { json: `{"version":${JSON.stringify(delta.version)},"changes":${delta.json}}`, folded: delta.folded };
     }
     if (this.snapshot?.version !== version) {
