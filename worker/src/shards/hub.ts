@@ -53,6 +53,7 @@ export class TrackerHub extends DurableObject {
   #answersFor: Version | null = null;
   #answerBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerSetAt = 0;
   #broadcasting: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
@@ -137,11 +138,21 @@ export class TrackerHub extends DurableObject {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#broadcasting = this.#broadcasting.then(() => this.#broadcast()).catch((error: unknown) => console.error("hub: a broadcast failed", error));
-    }, broadcastDelayMs(shardCount(this.env)));
+    const delay = broadcastDelayMs(shardCount(this.env));
+    if (this.#timer !== undefined) {
+      // Under a steady stream of publications the timer may not get a turn: one that comes once the delay is over broadcasts at once.
+      if (Date.now() - this.#timerSetAt < delay) return;
+      clearTimeout(this.#timer);
+      this.#startBroadcast();
+      return;
+    }
+    this.#timerSetAt = Date.now();
+    this.#timer = setTimeout(() => this.#startBroadcast(), delay);
+  }
+
+  #startBroadcast(): void {
+    this.#timer = undefined;
+    this.#broadcasting = this.#broadcasting.then(() => this.#broadcast()).catch((error: unknown) => console.error("hub: a broadcast failed", error));
   }
 
   /** Tells every shard the new version, with the change set since the last broadcast when it is small. */

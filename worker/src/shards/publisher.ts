@@ -23,6 +23,7 @@ export class Publisher {
   /** This shard's users and files now, as changes: what the hub is sent when the log no longer holds what it missed. */
   readonly #stateNow: () => Change[];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerSetAt = 0;
   #inFlight = false;
   #failures = 0;
 
@@ -64,7 +65,16 @@ export class Publisher {
 
   /** The log moved (or a wake-up found it ahead of the hub): publish soon. */
   moved(delay = this.#delayMs): void {
-    if (this.#timer !== undefined || this.#inFlight) return;
+    if (this.#inFlight) return;
+    if (this.#timer !== undefined) {
+      // Under a steady stream of messages the object's timers may not get a turn: a change that comes once the delay is over publishes at once.
+      if (Date.now() - this.#timerSetAt < delay) return;
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      void this.#publish();
+      return;
+    }
+    this.#timerSetAt = Date.now();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#publish();
