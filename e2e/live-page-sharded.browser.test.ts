@@ -53,8 +53,8 @@ describe("the live page of a tracker of four shards", () => {
       await writeFile(path, `${user}\n`);
       expect((await peer.run("register", user, path)).code).toBe(0);
     }
-    await until("all three users on the page", async () => (await usersShown(page)).join(",") === "Alice,Bob,Carol");
-    expect(await page.locator("#files tbody td.path .name").allTextContents()).toEqual(["Alice.txt", "Bob.txt", "Carol.txt"]);
+    const filesShown = () => page.locator("#files tbody td.path .name").allTextContents();
+    await until("all three users and their files on the page", async () => (await usersShown(page)).join(",") === "Alice,Bob,Carol" && (await filesShown()).join(",") === "Alice.txt,Bob.txt,Carol.txt");
 
     await peers[1]!.kill();
     await until("Bob to leave the page", async () => (await usersShown(page)).join(",") === "Alice,Carol");
