@@ -5,8 +5,8 @@
  * full listings, however many changes each copy skipped before asking.
  */
 import fc from "fast-check";
-import { Catalog, type SyncResult } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
+import { update, type Copy } from "./catalog-copy.ts";
 import { TrackerSocket, eventually, file } from "./tracker-socket.ts";
 
 const SLOTS = 3;
@@ -23,36 +23,6 @@ const op = fc.oneof(
   fc.record({ op: fc.constant("move" as const), slot: fc.nat(SLOTS - 1), port: fc.integer({ min: 7000, max: 7003 }) }),
   fc.record({ op: fc.constant("sync" as const), copy: fc.nat(SLOTS - 1) }),
 );
-
-interface Copy {
-  catalog: Catalog;
-  version: string;
-}
-
-/** Brings a copy up to date the way a peer does: change sets, or a snapshot's pages when the tracker says so. */
-async function update(observer: TrackerSocket, copy: Copy | null): Promise<Copy> {
-  const answer: SyncResult = await observer.ok("sync", copy ? { since: copy.version } : {});
-  if ("unchanged" in answer) return { catalog: copy!.catalog, version: answer.version };
-  if ("changes" in answer) {
-    copy!.catalog.apply(answer.changes);
-    return { catalog: copy!.catalog, version: answer.version };
-  }
-  const catalog = new Catalog();
-  catalog.addUsers(answer.snapshot.users);
-  catalog.addFiles(answer.snapshot.files);
-  for (let next = answer.snapshot.usersNext; next; ) {
-    const page = await observer.ok("list-users", { cursor: next });
-    catalog.addUsers(page.users);
-    next = page.next;
-  }
-  for (let next = answer.snapshot.filesNext; next; ) {
-    const page = await observer.ok("list-files", { cursor: next });
-    catalog.addFiles(page.files);
-    next = page.next;
-  }
-  // Pages were read while the catalog may have moved: the changes since the first page settle it.
-  return update(observer, { catalog, version: answer.version });
-}
 
 /** The copy against the full listings, taken at one version (a close processed meanwhile moves it: then again). */
 async function expectEqual(observer: TrackerSocket, start: Copy): Promise<void> {

@@ -5,6 +5,7 @@
  * parts marked `data-live` (live-script.ts).
  */
 import type { FileListing, Reachable } from "@p2p/shared";
+import type { Child } from "hono/jsx";
 import { DEFAULT_FILES_PER_PAGE, type PageUser, type PageView } from "../tracker/page-view.ts";
 import { address, baseName, bytes, count, duration } from "./format.ts";
 import { Layout } from "./layout.tsx";
@@ -151,25 +152,11 @@ function Files({ read, view }: { read: ReadPage; view: PageView }) {
         <p class="empty">{searching ? "No file matches this search." : "No files are offered yet."}</p>
       ) : (
         files.length > 0 && (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">File</th>
-                  <th scope="col">User</th>
-                  <th scope="col" class="num">
-                    Size
-                  </th>
-                  <th scope="col">Content root</th>
-                </tr>
-              </thead>
-              <tbody>
-                {files.map((file) => (
-                  <FileRow file={file} form={form} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={[["File"], ["User"], ["Size", true], ["Content root"]]}>
+            {files.map((file) => (
+              <FileRow file={file} form={form} />
+            ))}
+          </Table>
         )
       )}
       {read.query !== null && (
@@ -216,6 +203,26 @@ function FileRow({ file, form }: { file: FileListing; form: PageForm }) {
   );
 }
 
+/** A table in its scrolling frame (tables scroll sideways on a phone, the page does not); `true` right-aligns a column of numbers. */
+function Table({ columns, children }: { columns: [string, boolean?][]; children: Child }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {columns.map(([label, numeric]) => (
+              <th scope="col" class={numeric ? "num" : undefined}>
+                {label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 const REACHABLE: Record<string, [string, string]> = {
   true: ["yes", "Yes"],
   false: ["no", "No"],
@@ -238,34 +245,20 @@ function Users({ read, view }: { read: ReadPage; view: PageView }) {
       {view.users.length === 0 ? (
         <p class="empty">No one is online.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Address</th>
-                <th scope="col">Reachable</th>
-                <th scope="col" class="num">
-                  Files
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {view.users.map((user: PageUser) => (
-                <tr>
-                  <td>
-                    <a href={pageHref({ ...form, user: user.user })}>{user.user}</a>
-                  </td>
-                  <td>
-                    <code>{address(user.host, user.port)}</code>
-                  </td>
-                  <td>{reachableCell(user.reachable)}</td>
-                  <td class="num">{count(user.files)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={[["User"], ["Address"], ["Reachable"], ["Files", true]]}>
+          {view.users.map((user: PageUser) => (
+            <tr>
+              <td>
+                <a href={pageHref({ ...form, user: user.user })}>{user.user}</a>
+              </td>
+              <td>
+                <code>{address(user.host, user.port)}</code>
+              </td>
+              <td>{reachableCell(user.reachable)}</td>
+              <td class="num">{count(user.files)}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       {(view.usersNext !== null || read.query?.usersCursor !== undefined) && (
         <p class="pager">

@@ -6,7 +6,8 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { Catalog, PROTOCOL_VERSION, parseStats, type FileListing, type ListedUser, type SyncResult, type TrackerStats } from "@p2p/shared";
+import { PROTOCOL_VERSION, parseStats, type FileListing, type ListedUser, type TrackerStats } from "@p2p/shared";
+import { sync, update, type Copy } from "../catalog-copy.ts";
 import { TrackerSocket } from "../tracker-socket.ts";
 
 export const SHARDS = 4;
@@ -116,36 +117,9 @@ export const byUserThenPath = (a: FileListing, b: FileListing) => (a.user < b.us
 
 // ---- a peer's copy of the catalog --------------------------------------------
 
-export interface Copy {
-  catalog: Catalog;
-  version: string;
-}
+export type { Copy };
 
-export const sync = (socket: TrackerSocket, since?: string): Promise<SyncResult> => socket.ok("sync", since === undefined ? {} : { since });
-
-/** Brings a copy up to date as a peer does: a change set, or a snapshot and its further pages, then what changed meanwhile. */
-export async function update(socket: TrackerSocket, copy: Copy | null): Promise<Copy> {
-  const answer = await sync(socket, copy?.version);
-  if ("unchanged" in answer) return { catalog: copy!.catalog, version: answer.version };
-  if ("changes" in answer) {
-    copy!.catalog.apply(answer.changes);
-    return { catalog: copy!.catalog, version: answer.version };
-  }
-  const catalog = new Catalog();
-  catalog.addUsers(answer.snapshot.users);
-  catalog.addFiles(answer.snapshot.files);
-  for (let next = answer.snapshot.usersNext; next !== null; ) {
-    const page = await socket.ok("list-users", { cursor: next });
-    catalog.addUsers(page.users);
-    next = page.next;
-  }
-  for (let next = answer.snapshot.filesNext; next !== null; ) {
-    const page = await socket.ok("list-files", { cursor: next });
-    catalog.addFiles(page.files);
-    next = page.next;
-  }
-  return update(socket, { catalog, version: answer.version });
-}
+export { sync, update };
 
 /**
  * Waits until the copy, brought up to date by sync alone, equals the full
