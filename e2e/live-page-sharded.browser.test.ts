@@ -6,10 +6,10 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findChromium } from "../scripts/chromium.ts";
-import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../scripts/processes.ts";
+import { makeTempDir, startPeer, startTracker, type PeerProcess, type Tracker } from "../scripts/processes.ts";
+import { launchChromium, recordProblems, until } from "./browser.ts";
 
 let tracker: Tracker;
 let browser: Browser;
@@ -17,14 +17,11 @@ let dir: string;
 const peers: PeerProcess[] = [];
 const problems: string[] = [];
 
-const until = (what: string, check: () => Promise<boolean>) => waitFor(what, async () => (await check()) || undefined, 15_000);
 const usersShown = async (page: Page) => (await page.locator("#users tbody tr td:first-child").allTextContents()).map((t) => t.trim());
 
 beforeAll(async () => {
-  const executablePath = findChromium();
-  if (!executablePath) throw new Error("no Chromium: the browser project's global setup installs it (scripts/chromium.ts)");
   dir = await makeTempDir("p2p-live-sharded-");
-  [tracker, browser] = await Promise.all([startTracker({ vars: { TRACKER_SHARDS: "4" } }), chromium.launch({ executablePath })]);
+  [tracker, browser] = await Promise.all([startTracker({ vars: { TRACKER_SHARDS: "4" } }), launchChromium()]);
 }, 180_000);
 
 afterAll(async () => {
@@ -36,10 +33,7 @@ afterAll(async () => {
 describe("the live page of a tracker of four shards", () => {
   it("shows users of every shard as they come and go, without a reload", async () => {
     const page = await browser.newPage();
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(message.text());
-    });
-    page.on("pageerror", (error) => problems.push(error.message));
+    recordProblems(page, problems);
     await page.goto(tracker.http + "/");
     await until("the page to be live", async () => (await page.locator("#live-status").getAttribute("data-state")) === "live");
     await page.evaluate("window.sameDocument = true");

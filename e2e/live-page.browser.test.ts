@@ -8,10 +8,10 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findChromium } from "../scripts/chromium.ts";
-import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../scripts/processes.ts";
+import { makeTempDir, startPeer, startTracker, type PeerProcess, type Tracker } from "../scripts/processes.ts";
+import { launchChromium, recordProblems, until } from "./browser.ts";
 
 /** Peers refresh far apart: what reaches the page came through the tracker's notices. */
 const HOUR = 3600;
@@ -27,16 +27,11 @@ const problems: string[] = [];
 async function openPage(path = "/", options: { javaScript?: boolean; width?: number } = {}): Promise<Page> {
   const context = await browser.newContext({ javaScriptEnabled: options.javaScript ?? true, viewport: { width: options.width ?? 1200, height: 900 } });
   const page = await context.newPage();
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`${page.url()}: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => problems.push(`${page.url()}: ${error.message}`));
+  recordProblems(page, problems);
   await page.goto(tracker.http + path);
   return page;
 }
 
-/** Waits, with a deadline, until the page shows what `check` looks for (the page changes by itself). */
-const until = (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => waitFor(what, async () => (await check()) || undefined, timeoutMs);
 const text = async (page: Page, selector: string) => ((await page.locator(selector).count()) === 0 ? "" : ((await page.locator(selector).first().textContent()) ?? ""));
 const state = (page: Page) => page.locator("#live-status").getAttribute("data-state");
 const live = (page: Page) => until("the page to be live", async () => (await state(page)) === "live");
@@ -55,10 +50,8 @@ async function makeFiles(folder: string, names: readonly string[]): Promise<stri
 }
 
 beforeAll(async () => {
-  const executablePath = findChromium();
-  if (!executablePath) throw new Error("no Chromium: the browser project's global setup installs it (scripts/chromium.ts)");
   dir = await makeTempDir("p2p-live-page-");
-  [tracker, browser] = await Promise.all([startTracker(), chromium.launch({ executablePath })]);
+  [tracker, browser] = await Promise.all([startTracker(), launchChromium()]);
 }, 180_000);
 
 afterAll(async () => {

@@ -15,7 +15,7 @@
  * a peer that keeps the users map only and asks for files by filtered page,
  * which is not built: it shows what the next step would buy (SCALING.md).
  */
-import { MAX_CATALOG_BYTES, MAX_PAGE_BYTES, MAX_SCANNED_PER_PAGE } from "@p2p/shared";
+import { MAX_CATALOG_BYTES, MAX_PAGE_BYTES, MAX_SCANNED_PER_PAGE, shardOfName } from "@p2p/shared";
 import { fmt, table, type SuiteOptions, type SuiteResult, type Target } from "../lib/report.ts";
 
 // ---- The workload (stated, not measured) ----------------------------------
@@ -109,16 +109,6 @@ const fileEntryBytes = (user: string) =>
 const fileGoneBytes = (user: string) => bytesOf({ user, path: `/home/${user}/shared/file-${FILES_PER_PEER}.bin` });
 /** The index's heap per entry: the tracker's UserFiles with its cached JSON, 670 B in V8 (SCALING.md, *Memory*). */
 const HEAP_PER_ENTRY = 670;
-
-/** The tracker's hash: FNV-1a over UTF-16 code units, then the shard count. */
-function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
 
 /** mulberry32: small, fast, and the same stream on every machine. */
 function seeded(seed: number): () => number {
@@ -269,7 +259,7 @@ function simulate(config: Config, sizes: PeerSizes): Outcome {
   const filesListing = new Float64Array(shards);
   const entries = new Float64Array(shards);
   for (let i = 0; i < PEERS; i++) {
-    const shard = fnv1a32(nameOf(i)) % shards;
+    const shard = shardOfName(nameOf(i), shards);
     shardOf[i] = shard;
     sockets[shard]!++;
     usersListing[shard]! += userBytes[i]!;

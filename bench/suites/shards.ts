@@ -6,6 +6,7 @@
  * speed-up that many machines would give; SCALING.md has the arithmetic for
  * that. Each peer connects with `?user=` to its name's shard, as peers do.
  */
+import { shardOfName } from "@p2p/shared";
 import { fmt, median, percentile, table, type SuiteOptions, type SuiteResult } from "../lib/report.ts";
 import { helloAndRegister, mixedLoad } from "../lib/mixed-load.ts";
 import { UNBOUNDED, startOurTracker } from "../lib/servers.ts";
@@ -61,13 +62,6 @@ async function noticeDelays(url: string, label: string, newcomers: number): Prom
   return delays;
 }
 
-/** FNV-1a, as the tracker places names (worker/src/shards/placement.ts). */
-function shardOf(name: string, count: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % count;
-}
-
 async function openNamed(url: string, label: string, count: number, first = 0): Promise<LoadClient[]> {
   const clients: LoadClient[] = [];
   for (let i = first; i < first + count; i += 50) {
@@ -104,7 +98,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   const m = (shards: number, pick: (r: LoadResult) => number) => median(results.get(shards)!.map(pick));
   const spread = (shards: number) => {
     const counts = Array.from({ length: shards }, () => 0);
-    for (let i = 0; i < peers; i++) counts[shardOf(`s${shards}r0p${i}`, shards)]!++;
+    for (let i = 0; i < peers; i++) counts[shardOfName(`s${shards}r0p${i}`, shards)]!++;
     return counts;
   };
   const rows = SHARD_COUNTS.map((shards) => {

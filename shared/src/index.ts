@@ -12,3 +12,4 @@ export * from "./paging.ts";
 export * from "./sync.ts";
 export * from "./reachability.ts";
 export * from "./stats.ts";
+export * from "./placement.ts";

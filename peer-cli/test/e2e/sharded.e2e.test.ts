@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { shardOfName } from "@p2p/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
 
@@ -31,12 +32,8 @@ const listFiles = async (peer: PeerProcess) => {
   expect(result.code, result.stderr).toBe(0);
   return result.stdout.trim().split("\n").filter(Boolean);
 };
-/** Which of the four shards a name lives on, as the tracker places it (shards/placement.ts). */
-const shardOf = (name: string) => {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % 4;
-};
+/** Which of the four shards a name lives on, as the tracker places it. */
+const shardOf = (name: string) => shardOfName(name, 4);
 
 let alice: PeerProcess;
 let bob: PeerProcess;

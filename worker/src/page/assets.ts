@@ -4,6 +4,7 @@
  * deploy changes the name. They hold nothing private, so the sign-in page
  * can use them before a token is given.
  */
+import { fnv1a32 } from "@p2p/shared";
 import { LIVE_SCRIPT } from "./live-script.ts";
 import { STYLES } from "./styles.ts";
 
@@ -13,12 +14,8 @@ export interface Asset {
   body: string;
 }
 
-/** FNV-1a, 32 bits: enough to tell one version of a file from the next. */
-function shortHash(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(16).padStart(8, "0");
-}
+/** 32 bits: enough to tell one version of a file from the next. */
+const shortHash = (text: string): string => fnv1a32(text).toString(16).padStart(8, "0");
 
 const asset = (name: string, ext: string, type: string, body: string): Asset => ({ href: `/assets/${name}.${shortHash(body)}.${ext}`, type, body });
 

@@ -4,7 +4,10 @@
  * the hub. With one shard (the default) there is one object, named as it
  * always was, and no hub.
  */
+import { shardOfName } from "@p2p/shared";
 import type { Tracker } from "../tracker/tracker.ts";
+
+export { shardOfName };
 
 export interface ShardPlace {
   index: number;
@@ -21,15 +24,6 @@ export function shardCount(env: Cloudflare.Env): number {
   const n = Number(env.TRACKER_SHARDS);
   return Number.isSafeInteger(n) && n >= 1 && n <= MAX_SHARDS ? n : 1;
 }
-
-/** FNV-1a over UTF-16 code units: stable across deploys and runtimes, spread well enough for names. */
-export function nameHash(name: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
-
-export const shardOfName = (name: string, count: number): number => nameHash(name) % count;
 
 const SINGLE_NAME = "tracker";
 const shardName = (index: number, count: number) => `shard-${index}/${count}`;

@@ -7,26 +7,26 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   CLOSE_NO_HEARTBEAT,
-  MAX_PAGE_LIMIT,
-  SCANNED_BYTES_PER_TOKEN,
-  isNewer,
-  parseVersion,
   CLOSE_POLICY_VIOLATION,
   CLOSE_STORAGE_FAILED,
   FOLDED_CHANGES_PER_TOKEN,
+  MAX_PAGE_LIMIT,
   MAX_REPLY_BYTES,
   REPLY_BYTES_PER_TOKEN,
+  SCANNED_BYTES_PER_TOKEN,
   PING,
   PONG,
   ProtocolFailure,
+  isNewer,
   parseRequest,
+  parseVersion,
   pongFor,
   type ErrorReply,
+  type ListedUser,
   type Reachable,
   type RequestType,
   type TrackerReply,
   type TrackerRequest,
-  type ListedUser,
   type TrackerStats,
   type Version,
 } from "@p2p/shared";
@@ -132,19 +132,12 @@ export class Tracker extends DurableObject implements LocalReads {
       if (known) this.global = { version: known.version };
     }
     // Sharded, peers are told the global version, as the hub broadcasts it; one object tells its own.
-    this.notices = this.place
-      ? new Notices(
-          ctx,
-          (ws) => readConnection(ws)?.watching === true,
-          () => this.globalVersion(),
-          (version) => this.recent.since(version)?.json ?? null,
-        )
-      : new Notices(
-          ctx,
-          (ws) => readConnection(ws)?.watching === true,
-          () => this.log.version,
-          (version) => this.sync.smallChangesJson(version, NOTICE_MAX_CHANGES_BYTES),
-        );
+    this.notices = new Notices(
+      ctx,
+      (ws) => readConnection(ws)?.watching === true,
+      this.place ? () => this.globalVersion() : () => this.log.version,
+      this.place ? (version) => this.recent.since(version)?.json ?? null : (version) => this.sync.smallChangesJson(version, NOTICE_MAX_CHANGES_BYTES),
+    );
     const probeTimeout = Number(env.PROBE_TIMEOUT_MS);
     this.reachability = new Reachability(() => ctx.getWebSockets(), {
       ...DEFAULT_PROBE_LIMITS,
@@ -527,10 +520,7 @@ export class Tracker extends DurableObject implements LocalReads {
       },
       version: () => this.log.version,
       sync: this.sync,
-      watch: () => {
-        if (!connection.watching) writeConnection(ws, { ...connection, watching: true });
-        this.notices.watch(ws);
-      },
+      watch: () => this.watch(ws, connection),
       usersJson: () => this.reachability.listUsersJson(this.store),
       reachableOf: this.reachableOf,
       work: (tokens) => {
@@ -546,6 +536,12 @@ export class Tracker extends DurableObject implements LocalReads {
       console.error(`tracker: ${request.type as RequestType} failed`, error);
       return { id: request.id, ok: false, error: { code: "internal", message: "the tracker failed; nothing was changed" } };
     }
+  }
+
+  /** From now on the socket is told when the version moves (it asked for sync). */
+  private watch(ws: WebSocket, connection: Connection): void {
+    if (!connection.watching) writeConnection(ws, { ...connection, watching: true });
+    this.notices.watch(ws);
   }
 
   /**
@@ -568,8 +564,7 @@ export class Tracker extends DurableObject implements LocalReads {
           return { id: request.id, ok: true, result: new Serialized(json) };
         }
         case "sync": {
-          if (!connection.watching) writeConnection(ws, { ...connection, watching: true });
-          this.notices.watch(ws);
+          this.watch(ws, connection);
           const { json, folded } = await this.syncSharded(request.since);
           // A fold made for this socket (here or at the hub) is charged to it, as one object charges its own folds.
           this.messageBudget.chargeWork(ws, Math.ceil(folded / FOLDED_CHANGES_PER_TOKEN));
