@@ -8,42 +8,38 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, startPeer, startTracker, type PeerProcess, type Tracker } from "../scripts/processes.ts";
+import { useWorld } from "../peer-cli/test/e2e/world.ts";
 import { launchChromium, recordProblems, until } from "./browser.ts";
 
-let tracker: Tracker;
+const world = useWorld("p2p-live-sharded-", { vars: { TRACKER_SHARDS: "4" } });
 let browser: Browser;
-let dir: string;
-const peers: PeerProcess[] = [];
 const problems: string[] = [];
 
 const usersShown = async (page: Page) => (await page.locator("#users tbody tr td:first-child").allTextContents()).map((t) => t.trim());
 
 beforeAll(async () => {
-  dir = await makeTempDir("p2p-live-sharded-");
-  [tracker, browser] = await Promise.all([startTracker({ vars: { TRACKER_SHARDS: "4" } }), launchChromium()]);
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all(peers.map((peer) => peer.kill()));
-  await tracker?.stop();
 }, 60_000);
 
 describe("the live page of a tracker of four shards", () => {
   it("shows users of every shard as they come and go, without a reload", async () => {
     const page = await browser.newPage();
     recordProblems(page, problems);
-    await page.goto(tracker.http + "/");
+    await page.goto(world.tracker.http + "/");
     await until("the page to be live", async () => (await page.locator("#live-status").getAttribute("data-state")) === "live");
     await page.evaluate("window.sameDocument = true");
 
     // Alice, Bob and Carol live on three different shards (shards/placement.ts).
-    await mkdir(join(dir, "files"));
+    await mkdir(join(world.dir, "files"));
+    const peers = [];
     for (const user of ["Alice", "Bob", "Carol"]) {
-      const peer = await startPeer(user.toLowerCase(), tracker.url, dir, { refresh: 3600, args: ["--user", user] });
+      const peer = await world.start(user.toLowerCase(), { refresh: 3600, args: ["--user", user] });
       peers.push(peer);
-      const path = join(dir, "files", `${user}.txt`);
+      const path = join(world.dir, "files", `${user}.txt`);
       await writeFile(path, `${user}\n`);
       expect((await peer.run("register", user, path)).code).toBe(0);
     }

@@ -10,17 +10,16 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, startPeer, startTracker, type PeerProcess, type Tracker } from "../scripts/processes.ts";
+import type { PeerProcess } from "../scripts/processes.ts";
+import { useWorld } from "../peer-cli/test/e2e/world.ts";
 import { launchChromium, recordProblems, until } from "./browser.ts";
 
 /** Peers refresh far apart: what reaches the page came through the tracker's notices. */
 const HOUR = 3600;
 const MANY = 10_000;
 
-let tracker: Tracker;
+const world = useWorld("p2p-live-page-");
 let browser: Browser;
-let dir: string;
-const peers: PeerProcess[] = [];
 /** Console errors and uncaught exceptions of every page, as the browser reported them. */
 const problems: string[] = [];
 
@@ -28,7 +27,7 @@ async function openPage(path = "/", options: { javaScript?: boolean; width?: num
   const context = await browser.newContext({ javaScriptEnabled: options.javaScript ?? true, viewport: { width: options.width ?? 1200, height: 900 } });
   const page = await context.newPage();
   recordProblems(page, problems);
-  await page.goto(tracker.http + path);
+  await page.goto(world.tracker.http + path);
   return page;
 }
 
@@ -50,14 +49,11 @@ async function makeFiles(folder: string, names: readonly string[]): Promise<stri
 }
 
 beforeAll(async () => {
-  dir = await makeTempDir("p2p-live-page-");
-  [tracker, browser] = await Promise.all([startTracker(), launchChromium()]);
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all(peers.map((peer) => peer.kill()));
-  await tracker?.stop();
 }, 60_000);
 
 describe("the live page", () => {
@@ -72,9 +68,8 @@ describe("the live page", () => {
     // Set on this document: a reload would lose it.
     await page.evaluate("window.sameDocument = true");
 
-    alice = await startPeer("alice", tracker.url, dir, { refresh: HOUR, args: ["--user", "Alice"] });
-    peers.push(alice);
-    const files = await makeFiles(join(dir, "alice-files"), ["holiday-photo.jpg", "notes-monday.txt", "notes-tuesday.txt"]);
+    alice = await world.start("alice", { refresh: HOUR, args: ["--user", "Alice"] });
+    const files = await makeFiles(join(world.dir, "alice-files"), ["holiday-photo.jpg", "notes-monday.txt", "notes-tuesday.txt"]);
     const registered = await alice.run("register", "Alice", ...files);
     expect(registered.code, registered.stderr).toBe(0);
 
@@ -104,7 +99,7 @@ describe("the live page", () => {
   });
 
   it("drops a peer when it stops, without a reload", async () => {
-    await page.goto(tracker.http + "/");
+    await page.goto(world.tracker.http + "/");
     await live(page);
     expect(await userRow(page, "Alice").count()).toBe(1);
     await alice.kill();
@@ -114,10 +109,9 @@ describe("the live page", () => {
   });
 
   it(`pages through ${MANY.toLocaleString("en")} entries, each once and in order`, { timeout: 240_000 }, async () => {
-    const carol = await startPeer("carol", tracker.url, dir, { refresh: HOUR, args: ["--user", "Carol"] });
-    peers.push(carol);
+    const carol = await world.start("carol", { refresh: HOUR, args: ["--user", "Carol"] });
     const names = Array.from({ length: MANY }, (_, i) => `entry-${String(i).padStart(5, "0")}.dat`);
-    const paths = await makeFiles(join(dir, "carol-files"), names);
+    const paths = await makeFiles(join(world.dir, "carol-files"), names);
     for (let start = 0; start < paths.length; start += 2500) {
       const registered = await carol.run("register", "Carol", ...paths.slice(start, start + 2500));
       expect(registered.code, registered.stderr).toBe(0);
@@ -125,7 +119,7 @@ describe("the live page", () => {
     // The open page catches up by itself.
     await until("the open page to count them", async () => (await text(page, "#totals")).includes(`Files${MANY.toLocaleString("en")}`), 30_000);
 
-    await page.goto(tracker.http + "/?limit=500");
+    await page.goto(world.tracker.http + "/?limit=500");
     expect(await text(page, "#files .pager")).toContain(`1–500 of ${MANY.toLocaleString("en")}`);
     const seen: string[] = [];
     for (let pageNumber = 1; ; pageNumber++) {
@@ -135,7 +129,7 @@ describe("the live page", () => {
       expect(pageNumber, "more pages than the entries need").toBeLessThan(MANY / 500);
       // Waits for this very page: every page after the first has a cursor in its address.
       const href = await next.getAttribute("href");
-      await Promise.all([page.waitForURL(new URL(href!, tracker.http).href), next.click()]);
+      await Promise.all([page.waitForURL(new URL(href!, world.tracker.http).href), next.click()]);
     }
     expect(seen).toEqual(names);
     expect(await text(page, "#files .pager")).toContain(`9,501–10,000 of ${MANY.toLocaleString("en")}`);
@@ -166,9 +160,9 @@ describe("the live page", () => {
   });
 
   it("says when it lost the connection to the tracker", async () => {
-    await page.goto(tracker.http + "/");
+    await page.goto(world.tracker.http + "/");
     await live(page);
-    await tracker.stop();
+    await world.tracker.stop();
     await until("the page to say it lost the tracker", async () => (await state(page)) === "lost", 30_000);
     expect(await text(page, "#live-status")).toMatch(/^Connection lost; changes are not shown\. Retrying in \d+ s…$/);
   });

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { pieceSizeFor } from "@p2p/shared";
@@ -68,6 +68,8 @@ afterEach(async () => {
 
 afterAll(async () => {
   await tracker?.stop();
+  // Some 1.5 GB of copies per run: left behind, they fill the disk of the machine that runs the tests.
+  await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("multi-source downloads", () => {

@@ -8,7 +8,7 @@
  * hour apart: whatever reaches them came by the hub's notices.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { shardOfName } from "@p2p/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,6 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(peers.map((peer) => peer.kill()));
   await tracker?.stop();
+  await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("a tracker of four shards", () => {

@@ -5,7 +5,7 @@
  */
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll } from "vitest";
-import { makeTempDir, startPeer, startTracker, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
+import { makeTempDir, startPeer, startTracker, type PeerProcess, type Tracker, type TrackerOptions } from "../../../scripts/processes.ts";
 
 export interface World {
   readonly dir: string;
@@ -16,14 +16,15 @@ export interface World {
   readonly cleanups: Array<() => Promise<void> | void>;
 }
 
-export function useWorld(prefix: string): World {
+/** `options`: how the tracker is started (its variables, e.g. TRACKER_SHARDS). */
+export function useWorld(prefix: string, options: TrackerOptions = {}): World {
   let dir = "";
   let tracker: Tracker | undefined;
   const started: PeerProcess[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
   beforeAll(async () => {
     dir = await makeTempDir(prefix);
-    tracker = await startTracker();
+    tracker = await startTracker(options);
   }, 120_000);
   afterAll(async () => {
     await Promise.all(started.map((peer) => peer.kill()));
