@@ -160,9 +160,14 @@ describe("the maps", () => {
     const tracker = await ScriptedTracker.start();
     stops.push(() => tracker.close());
     const { usersFile } = await peerOn(tracker, { refreshSeconds: 0.05 });
-    const rewrites = new Set<number>();
-    // Each atomic rewrite is a new file: count the inodes.
-    await eventually(async () => rewrites.add((await stat(usersFile)).ino).size >= 4, "users.txt to be rewritten by three ticks");
+    const rewrites = new Set<string>();
+    // Each atomic rewrite is a new file written anew. Inode numbers alone are
+    // reused once the replaced file is freed, so count inode and write time.
+    const rewrite = async () => {
+      const { ino, mtimeNs } = await stat(usersFile, { bigint: true });
+      return `${ino}/${mtimeNs}`;
+    };
+    await eventually(async () => rewrites.add(await rewrite()).size >= 4, "users.txt to be rewritten by three ticks");
     expect(syncs(tracker)).toHaveLength(1);
   });
 });
