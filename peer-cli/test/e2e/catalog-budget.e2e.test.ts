@@ -5,7 +5,7 @@
  * `GET /api/files` and every peer's cached files.json keep working within
  * MAX_CATALOG_BYTES.
  */
-import { stat, writeFile } from "node:fs/promises";
+import { rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_CATALOG_BYTES, type TrackerReply, isReachabilityPush } from "@p2p/shared";
@@ -83,6 +83,7 @@ afterAll(async () => {
   for (const socket of hostile) socket.close();
   await Promise.all([p, q].filter(Boolean).map((peer) => peer.kill()));
   await tracker?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("a user trying to fill the catalog", () => {

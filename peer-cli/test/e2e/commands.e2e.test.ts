@@ -1,6 +1,6 @@
 /** What a user sees when a command is misused: a specific error, an exit code that means something, nothing changed. */
 import { spawn } from "node:child_process";
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, runPeerCli, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
@@ -24,6 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([p, q].filter(Boolean).map((peer) => peer.kill()));
   await tracker?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("p2p-peer commands", () => {

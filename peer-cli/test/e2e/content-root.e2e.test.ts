@@ -4,7 +4,7 @@
  * identity, agreeing on a made-up piece map, beside one honest holder.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isReachabilityPush, pieceSizeFor, PROTOCOL_VERSION } from "@p2p/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +28,7 @@ afterAll(async () => {
   await Promise.all(fakes.map((f) => f.close()));
   await Promise.all(peers.map((p) => p.kill("SIGKILL")));
   await tracker?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 /** Registers `user` as offering `file` over a raw tracker socket, advertising `port` as its mini-server. */

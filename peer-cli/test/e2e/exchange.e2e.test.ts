@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
@@ -37,7 +37,6 @@ beforeAll(async () => {
   aFile = join(dir, "files-a", "movie.bin");
   aSecond = join(dir, "files-a", "notes with spaces.txt");
   bFile = join(dir, "files-b", "song.bin");
-  const { mkdir } = await import("node:fs/promises");
   await mkdir(join(dir, "files-a"));
   await mkdir(join(dir, "files-b"));
   await writeFile(aFile, randomBytes(5 * 1024 * 1024 + 123));
@@ -48,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([a, b, c].filter(Boolean).map((p) => p.kill()));
   await tracker?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("three peers and a tracker", () => {

@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(peers.map((p) => p.kill("SIGKILL")));
   await tracker?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("two peers saving to one path", () => {

@@ -5,7 +5,7 @@
  * (the refresh here is an hour); and list-files filtered on the tracker.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, startPeer, startTracker, waitFor, type PeerProcess, type Tracker } from "../../../scripts/processes.ts";
@@ -37,6 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(peers.map((p) => p.kill()));
   await tracker?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("the README walkthrough", () => {
