@@ -5,7 +5,7 @@
  * directory past PATH_MAX, a downloader killed mid-transfer, a file changed
  * in place while its peer was down.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, chown, mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
@@ -51,7 +51,8 @@ afterAll(async () => {
 describe("two peers saving to one path", () => {
   it("lets exactly one write it; the other fails at once (exit 5) and the saved bytes are the source's", async () => {
     const data = randomBytes(6 * MiB);
-    const source = await peer("Src1", { env: { P2P_TEST_THROTTLE_BPS: String(4 * MiB) } });
+    // Slow enough (6 s) that the second process surely starts while the first still holds the save path, even on a loaded machine.
+    const source = await peer("Src1", { env: { P2P_TEST_THROTTLE_BPS: String(1 * MiB) } });
     const path = await file("shared.bin", data);
     expect((await source.run("register", "Src1", path)).code).toBe(0);
     const [d1, d2] = await Promise.all([peer("Down1"), peer("Down2")]);
@@ -169,7 +170,10 @@ describe("a working directory longer than PATH_MAX", () => {
     const child = spawn("bash", ["-c", script, process.execPath, BIN], { cwd: dir, env: { ...process.env, P2P_PEER_HOME: p.home } });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve)).finally(() => {
+      // Node's rm cannot walk a tree this deep (ENAMETOOLONG); rm(1) can.
+      spawnSync("rm", ["-rf", join(dir, segment)]);
+    });
     expect(stderr).not.toContain("ERANGE");
     expect(code).toBe(2);
     expect(stderr).toMatch(/is longer than 4096 bytes/);
