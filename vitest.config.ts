@@ -6,16 +6,17 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: "shared", include: ["shared/test/**/*.test.ts"], environment: "node" },
+        test: { name: "shared", include: ["shared/test/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
       },
       {
         // An open tracker, even where a developer's .dev.vars sets an access token.
-        // Reachability probes give up after 0.5 s here, so tests of the timeout are quick, and never
-        // leave the machine, whatever address a test says a peer came from.
+        // Reachability probes give up after 2 s here (3 s deployed), so tests of the timeout are quicker while a
+        // busy test process still answers in time, and never leave the machine, whatever address a test
+        // says a peer came from.
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },
-            miniflare: { bindings: { P2P_TOKEN: "", PROBE_TIMEOUT_MS: "500", PROBE_LOOPBACK_ONLY: "1" } },
+            miniflare: { bindings: { P2P_TOKEN: "", PROBE_TIMEOUT_MS: "2000", PROBE_LOOPBACK_ONLY: "1" } },
           }),
         ],
         // Servers in Node for the probes to reach (worker/test/probe-targets.ts).
@@ -25,6 +26,8 @@ export default defineConfig({
           // The sharded tracker's tests run in a project of their own, with TRACKER_SHARDS set.
           exclude: ["worker/test/shards/**"],
           globalSetup: ["worker/test/probe-targets.ts"],
+          // Vitest's 5 s default is too tight for a loaded 2-core machine.
+          testTimeout: 30_000,
         },
       },
       {
@@ -35,7 +38,7 @@ export default defineConfig({
             miniflare: { bindings: { P2P_TOKEN: "", PROBE_TIMEOUT_MS: "500", PROBE_LOOPBACK_ONLY: "1", TRACKER_SHARDS: "4" } },
           }),
         ],
-        test: { name: "worker-shards", include: ["worker/test/shards/**/*.test.ts"], globalSetup: ["worker/test/probe-targets.ts"] },
+        test: { name: "worker-shards", include: ["worker/test/shards/**/*.test.ts"], globalSetup: ["worker/test/probe-targets.ts"], testTimeout: 30_000 },
       },
       {
         test: {

@@ -41,7 +41,8 @@ function collect(child: ChildProcess): { text: () => string } {
   return { text: () => text };
 }
 
-async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+/** Sends `signal`, and SIGKILL if the process has not exited within `graceMs`. */
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
   try {
@@ -49,7 +50,7 @@ async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTER
   } catch {
     child.kill(signal);
   }
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
   if (child.exitCode === null && child.signalCode === null) {
     try {
       process.kill(-child.pid!, "SIGKILL");
@@ -148,7 +149,8 @@ export interface PeerProcess {
   run(...args: string[]): Promise<RunResult>;
   /** Runs a command from another working directory. */
   runIn(cwd: string, ...args: string[]): Promise<RunResult>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the peer with `signal` (SIGTERM), killing it after `graceMs` (5 s) if it has not exited. */
+  kill(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
   /** The mini-server's port, from the peer's log. */
   miniServerPort(): number;
 }
@@ -193,7 +195,7 @@ export async function startPeer(
     logs: output.text,
     run: (...args) => runPeerCli(args, { ...options.env, P2P_PEER_HOME: home }, undefined, bin),
     runIn: (cwd, ...args) => runPeerCli(args, { ...options.env, P2P_PEER_HOME: home }, cwd, bin),
-    kill: (signal = "SIGTERM") => stopProcess(child, signal),
+    kill: (signal = "SIGTERM", graceMs) => stopProcess(child, signal, graceMs),
     miniServerPort: () => Number(/mini-server listening on \S*:(\d+)/.exec(output.text())?.[1]),
   };
 }

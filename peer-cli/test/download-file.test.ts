@@ -189,7 +189,8 @@ async function fake(answers: FakeSourceAnswers, user: string): Promise<Holder> {
 describe("sources that lie", () => {
   it("cannot outvote the honest named source: fake holders agreeing on a made-up map are dropped and named, and the file comes from the honest one", async () => {
     const data = randomBytes(3 * MiB);
-    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    // Throttled (a second for the file) so each liar's map is surely judged before the honest holder is done.
+    const [honest] = await holdersOf(data, [{ user: "Honest", options: { throttleBytesPerSecond: 3 * MiB } }]);
     const madeUp = randomBytes(leavesOf(data).length);
     const liars = await Promise.all(
       ["Liar1", "Liar2", "Liar3"].map((user) => fake({ size: data.length, claimedRoot: rootOf(data), leaves: madeUp, bytes: (_o, n) => randomBytes(n) }, user)),
@@ -207,7 +208,7 @@ describe("sources that lie", () => {
 
   it("named as the source, is dropped while an honest holder of the same content delivers", async () => {
     const data = randomBytes(MiB);
-    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    const [honest] = await holdersOf(data, [{ user: "Honest", options: { throttleBytesPerSecond: 2 * MiB } }]);
     const liar = await fake({ size: data.length, claimedRoot: rootOf(data), leaves: randomBytes(4 * 32), bytes: (_o, n) => randomBytes(n) }, "Liar");
     const save = tempPath("named-liar.bin");
     const result = await downloadFile(directoryOf(data, [liar, honest!]), request(liar, save));
@@ -217,7 +218,7 @@ describe("sources that lie", () => {
 
   it("announcing a map for a huge file is refused from its header, before the map is read", async () => {
     const data = randomBytes(MiB);
-    const [honest] = await holdersOf(data, [{ user: "Honest" }]);
+    const [honest] = await holdersOf(data, [{ user: "Honest", options: { throttleBytesPerSecond: 2 * MiB } }]);
     // 32 TiB: two million piece hashes (64 MiB) if it were believed.
     const huge = await fake({ size: 2 ** 45, claimedRoot: rootOf(data), leaves: Buffer.alloc(0), bytes: (_o, n) => randomBytes(n) }, "Huge");
     const dropped: string[] = [];

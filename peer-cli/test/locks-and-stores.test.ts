@@ -26,7 +26,8 @@ describe("takeLock", () => {
     expect("held" in (await takeLock(path))).toBe(true);
   });
 
-  it("lets exactly one of many racing processes have a lock its dead holder left", async () => {
+  // Three rounds of seven Node processes: seconds when idle, far more on a loaded machine.
+  it("lets exactly one of many racing processes have a lock its dead holder left", { timeout: 120_000 }, async () => {
     const module = new URL("../src/files/pid-lock.ts", import.meta.url).href;
     // Each process waits for the go, takes the lock, holds it a moment, then says whether it still held it.
     const script = `

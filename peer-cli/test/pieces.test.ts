@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, writeFile, appendFile } from "node:fs/promises";
+import { appendFile, readFile, utimes, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { encodeLine, MAX_RANGE_BYTES, parsePieceMapHeader, parseRangeHeader, parseTransferHeader, pieceSizeFor, TRANSFER_PROTOCOL_VERSION } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
@@ -316,6 +316,9 @@ describe("ranges", () => {
     const registered = files.get(path)!;
     const server = await serve(files);
     await writeFile(path, randomBytes(1000));
+    // Same size, and on a coarse clock maybe the same mtime: make the change one any file system shows.
+    const longAgo = new Date("2020-01-01T00:00:00Z");
+    await utimes(path, longAgo, longAgo);
     const connection = await connect(server.port);
 
     const error = await peerError(connection.range(path, 0, 10, registered));

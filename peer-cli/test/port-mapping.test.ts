@@ -42,7 +42,8 @@ async function failure(promise: Promise<unknown>): Promise<PeerError> {
 
 const logs: string[] = [];
 async function map(options: Partial<PortMapOptions> & Pick<PortMapOptions, "targets">): Promise<PortMapping> {
-  const mapping = await mapPort({ internalPort: 40_123, log: (line) => logs.push(line), discoverMs: 300, requestMs: 2000, ...options });
+  // 2 s for a fake router to answer even a busy test process; tests where none answers pass a shorter wait.
+  const mapping = await mapPort({ internalPort: 40_123, log: (line) => logs.push(line), discoverMs: 2000, requestMs: 2000, ...options });
   cleanups.push(() => mapping.stop());
   return mapping;
 }
@@ -100,7 +101,7 @@ describe("UPnP", () => {
   it("ignores an SSDP answer that points to another address than its sender", async () => {
     // The description URL is somewhere else than the device that answered: never fetched.
     const fake = await router({ location: "http://127.0.0.9:1/rootDesc.xml" });
-    const error = await failure(map({ targets: { ssdp: fake.ssdp, natPmp: null } }));
+    const error = await failure(map({ targets: { ssdp: fake.ssdp, natPmp: null }, discoverMs: 300 }));
     expect(error.message).toContain("UPnP: no router answered the search within 0.3 s");
     expect(fake.calls).toEqual([]);
   });
@@ -109,7 +110,7 @@ describe("UPnP", () => {
 describe("NAT-PMP", () => {
   it("is used when no UPnP router answers: maps, tells the public address, and removes the mapping on stop", async () => {
     const fake = await router();
-    const mapping = await map({ targets: { ssdp: await silentUdp(), natPmp: fake.natPmp } });
+    const mapping = await map({ targets: { ssdp: await silentUdp(), natPmp: fake.natPmp }, discoverMs: 300 });
     expect(mapping).toMatchObject({ protocol: "NAT-PMP", externalHost: "198.51.100.7", externalPort: 40_123, leaseSeconds: 3600 });
     expect(fake.mappings.get(40_123)).toMatchObject({ protocol: "NAT-PMP", internalPort: 40_123 });
     await mapping.stop();
@@ -119,7 +120,7 @@ describe("NAT-PMP", () => {
 
   it("fails naming what each protocol said when neither maps the port", async () => {
     const fake = await router({ natPmpResult: 2 });
-    const error = await failure(map({ targets: { ssdp: await silentUdp(), natPmp: fake.natPmp } }));
+    const error = await failure(map({ targets: { ssdp: await silentUdp(), natPmp: fake.natPmp }, discoverMs: 300 }));
     expect(error.code).toBe("port-map-failed");
     expect(error.message).toContain("tried UPnP and NAT-PMP");
     expect(error.message).toContain("UPnP: no router answered the search");

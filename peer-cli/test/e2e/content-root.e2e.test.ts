@@ -53,7 +53,8 @@ async function registerRaw(user: string, port: number, file: { path: string; siz
 describe("fake holders of a real file's identity", () => {
   it("cannot outvote the honest holder: the download succeeds from it and names every liar", async () => {
     const data = randomBytes(3 * 1024 * 1024);
-    const honest = await startPeer("Honest", tracker.url, dir, { args: ["--user", "Honest"] });
+    // Throttled (3 s for the file), so every fake's piece map surely comes in, and is judged, before the honest holder is done.
+    const honest = await startPeer("Honest", tracker.url, dir, { args: ["--user", "Honest"], env: { P2P_TEST_THROTTLE_BPS: String(1024 * 1024) } });
     const downloader = await startPeer("Victim", tracker.url, dir, { args: ["--user", "Victim"] });
     peers.push(honest, downloader);
     await mkdir(join(dir, "files"), { recursive: true });

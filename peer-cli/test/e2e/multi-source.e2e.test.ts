@@ -118,14 +118,14 @@ describe("multi-source downloads", () => {
   });
 
   it("finishes from the others when a holder is killed mid-download", async () => {
-    // Slower holders, so the download is surely still running when the victim dies, even on a busy machine.
-    const slow = { P2P_TEST_THROTTLE_BPS: String(8 * 1024 * 1024) };
+    // Slower holders (about 5 s for the file), so the download is surely still running when the victim dies, even on a busy machine.
+    const slow = { P2P_TEST_THROTTLE_BPS: String(4 * 1024 * 1024) };
     const [a, victim] = await Promise.all([holder("A4", slow), holder("Victim4", slow), holder("C4", slow)]);
     const d = await downloader("D4");
     await seesHolders(d, ["A4", "Victim4", "C4"]);
     const save = join(dir, "d4", "big.bin");
     const pending = download(d, "A4", a!.path, save);
-    await waitFor("a quarter of the file", async () => (await verifiedFraction(save)) > 0.25);
+    await waitFor("a tenth of the file", async () => (await verifiedFraction(save)) > 0.1);
     await victim!.peer.kill("SIGKILL");
     const { code, stderr, outcome } = await pending;
     expect(code, stderr).toBe(0);
@@ -134,7 +134,8 @@ describe("multi-source downloads", () => {
   });
 
   it("resumes after the downloader is killed half-way, fetching only what was missing", async () => {
-    const slow = { P2P_TEST_THROTTLE_BPS: String(8 * 1024 * 1024) };
+    // About 5 s for each half: the kill surely lands before the end, even on a busy machine.
+    const slow = { P2P_TEST_THROTTLE_BPS: String(2 * 1024 * 1024) };
     const [a] = await Promise.all(["A5", "B5", "C5"].map((n) => holder(n, slow)));
     let d = await downloader("D5");
     await seesHolders(d, ["A5", "B5", "C5"]);
@@ -151,13 +152,14 @@ describe("multi-source downloads", () => {
     expect(code, stderr).toBe(0);
     expect(await sameAsOriginal(save)).toBe(true);
     expect(outcome.resumed).toBeGreaterThanOrEqual(SIZE / 2 - 16 * PIECE);
-    // What was missing, plus at most one piece per source (endgame doubling).
-    expect(outcome.transferred).toBeLessThanOrEqual(SIZE - outcome.resumed + outcome.sources.length * PIECE);
+    // What was missing, plus endgame doubling: at most a window (2 MiB) per source. Fetching the resumed half again would be 32 MiB more.
+    expect(outcome.transferred).toBeLessThanOrEqual(SIZE - outcome.resumed + outcome.sources.length * 2 * 1024 * 1024);
     expect(existsSync(`${save}.part`)).toBe(false);
   });
 
   it("fails clearly when the only source disappears, keeps what was verified, and resumes later", async () => {
-    let only = await holder("Only6");
+    // Slow (8 s for the file) so the kill surely lands before the end; the holder restarted later serves at full rate.
+    let only = await holder("Only6", { P2P_TEST_THROTTLE_BPS: String(8 * 1024 * 1024) });
     const d = await downloader("D6");
     await seesHolders(d, ["Only6"]);
     const save = join(dir, "d6", "big.bin");

@@ -51,7 +51,8 @@ describe("start --port-map", () => {
     const users = (await (await fetch(`${tracker.http}/api/users`)).json()) as unknown[];
     expect(users).toContainEqual({ user: "Mapped", host: "127.0.0.1", port, reachable: true });
 
-    await peer.kill("SIGINT");
+    // A graceful stop takes seconds (the tracker's close, then the router's answer): give it 30 before a SIGKILL.
+    await peer.kill("SIGINT", 30_000);
     expect(peer.child.exitCode).toBe(0);
     expect(fake.mappings.size).toBe(0);
     expect(peer.logs()).toContain(`port mapping: removed public port ${port} from the router at 127.0.0.1`);
