@@ -33,10 +33,10 @@ describe("the live page of a tracker of four shards", () => {
     await until("the page to be live", async () => (await page.locator("#live-status").getAttribute("data-state")) === "live");
     await page.evaluate("window.sameDocument = true");
 
-    // Alice, Bob and Carol live on three different shards (shards/placement.ts).
+    // Alice, Bob and Eve live on three different shards (shards/placement.ts).
     await mkdir(join(world.dir, "files"));
     const peers = [];
-    for (const user of ["Alice", "Bob", "Carol"]) {
+    for (const user of ["Alice", "Bob", "Eve"]) {
       const peer = await world.start(user.toLowerCase(), { refresh: 3600, args: ["--user", user] });
       peers.push(peer);
       const path = join(world.dir, "files", `${user}.txt`);
@@ -44,10 +44,10 @@ describe("the live page of a tracker of four shards", () => {
       expect((await peer.run("register", user, path)).code).toBe(0);
     }
     const filesShown = () => page.locator("#files tbody td.path .name").allTextContents();
-    await until("all three users and their files on the page", async () => (await usersShown(page)).join(",") === "Alice,Bob,Carol" && (await filesShown()).join(",") === "Alice.txt,Bob.txt,Carol.txt");
+    await until("all three users and their files on the page", async () => (await usersShown(page)).join(",") === "Alice,Bob,Eve" && (await filesShown()).join(",") === "Alice.txt,Bob.txt,Eve.txt");
 
     await peers[1]!.kill();
-    await until("Bob to leave the page", async () => (await usersShown(page)).join(",") === "Alice,Carol");
+    await until("Bob to leave the page", async () => (await usersShown(page)).join(",") === "Alice,Eve");
     expect(await page.title()).toBe("Tracker: 2 users online, 2 files");
     expect(await page.evaluate("window.sameDocument")).toBe(true);
     expect(problems).toEqual([]);

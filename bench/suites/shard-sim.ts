@@ -565,7 +565,7 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
   const find = (shards: number, copy: Config["copy"]) => outcomes.find((o) => o.config.shards === shards && o.config.copy === copy)!;
 
   const workload = [
-    `${count(PEERS)} peers named \`peer-<i>\`, each on shard fnv1a32(name) % N; ${FILES_PER_PEER} files each (${count(PEERS * FILES_PER_PEER)} entries).`,
+    `${count(PEERS)} peers named \`peer-<i>\`, each on shard fmix32(fnv1a32(name)) % N; ${FILES_PER_PEER} files each (${count(PEERS * FILES_PER_PEER)} entries).`,
     `A peer process restarts every ${SESSION_MEAN_S / 60} min on average (its socket closes; the fresh one takes a snapshot); ${UNNAMED_AT_CONNECT * 100}% of fresh starts carry no name and move once (\`wrong-shard\`).`,
     `Each peer registers or unregisters one file every ${CHANGE_EVERY_S / 60} min; ${fmt(SEARCHES_PER_PEER_PER_S * 6000, 0)}% of peers search (one filtered page) each minute; pings every ${PING_EVERY_S} s are answered by the runtime (${count(PEERS / PING_EVERY_S)} a second, free).`,
     `Every hello is probed (${PROBE_REACHABLE * 100}% answer in ${PROBE_ANSWER_S * 1000} ms, the rest time out after ${PROBE_TIMEOUT_S} s; ${PROBES_AT_ONCE} at once per object).`,

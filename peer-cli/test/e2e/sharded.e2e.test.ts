@@ -37,7 +37,7 @@ const shardOf = (name: string) => shardOfName(name, 4);
 
 let alice: PeerProcess;
 let bob: PeerProcess;
-let carol: PeerProcess;
+let eve: PeerProcess;
 let movie: string;
 let song: string;
 
@@ -60,30 +60,30 @@ afterAll(async () => {
 
 describe("a tracker of four shards", () => {
   it("places the scenario's users on different shards", () => {
-    expect(new Set(["Alice", "Bob", "Carol"].map(shardOf)).size).toBe(3);
+    expect(new Set(["Alice", "Bob", "Eve"].map(shardOf)).size).toBe(3);
   });
 
   it("lists files offered on every shard, to peers on every shard", async () => {
-    [alice, bob, carol] = await Promise.all([start("alice", "--user", "Alice"), start("bob"), start("carol", "--user", "Carol")]);
+    [alice, bob, eve] = await Promise.all([start("alice", "--user", "Alice"), start("bob"), start("eve", "--user", "Eve")]);
     expect((await alice.run("register", "Alice", movie)).code).toBe(0);
     // Bob named no user at start: its connection moves to Bob's shard when it registers.
     const registered = await bob.run("register", "Bob", song);
     expect(registered.code, registered.stderr).toBe(0);
 
-    for (const peer of [alice, bob, carol]) expect(await listFiles(peer)).toEqual([`Alice : ${movie}`, `Bob : ${song}`]);
-    for (const peer of [alice, bob, carol]) {
+    for (const peer of [alice, bob, eve]) expect(await listFiles(peer)).toEqual([`Alice : ${movie}`, `Bob : ${song}`]);
+    for (const peer of [alice, bob, eve]) {
       await waitFor(`${peer.name}'s users.txt to list Alice and Bob`, async () => /^Alice – 127\.0\.0\.1:\d+$/m.test(await usersFile(peer)) && /^Bob – /m.test(await usersFile(peer)));
     }
   });
 
-  it("lets Carol download Alice's file across shards, byte for byte, and lists Carol as a holder everywhere", async () => {
-    const save = join(dir, "carol-files", "movie.bin");
-    const downloaded = await carol.run("download", "Alice", movie, save);
+  it("lets Eve download Alice's file across shards, byte for byte, and lists Eve as a holder everywhere", async () => {
+    const save = join(dir, "eve-files", "movie.bin");
+    const downloaded = await eve.run("download", "Alice", movie, save);
     expect(downloaded.code, downloaded.stderr).toBe(0);
     expect(Buffer.compare(await readFile(save), await readFile(movie))).toBe(0);
-    expect(await listFiles(bob)).toContain(`Carol : ${save}`);
+    expect(await listFiles(bob)).toContain(`Eve : ${save}`);
     const api = (await (await fetch(`${tracker.http}/api/files`)).json()) as { user: string }[];
-    expect(api.map((f) => f.user)).toEqual(["Alice", "Bob", "Carol"]);
+    expect(api.map((f) => f.user)).toEqual(["Alice", "Bob", "Eve"]);
   });
 
   it("keeps a name for its one live connection", async () => {
@@ -91,12 +91,12 @@ describe("a tracker of four shards", () => {
     const refused = await impostor.run("register", "Alice", song);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/name-taken|in use/);
-    expect((await listFiles(carol)).filter((line) => line.startsWith("Alice : "))).toEqual([`Alice : ${movie}`]);
+    expect((await listFiles(eve)).filter((line) => line.startsWith("Alice : "))).toEqual([`Alice : ${movie}`]);
   });
 
   it("drops a stopped peer's files from every peer's maps at once", async () => {
     await alice.kill();
-    for (const peer of [bob, carol]) {
+    for (const peer of [bob, eve]) {
       await waitFor(`Alice to leave ${peer.name}'s users.txt`, async () => !(await usersFile(peer)).includes("Alice –"), 10_000);
       expect((await listFiles(peer)).some((line) => line.startsWith("Alice : "))).toBe(false);
     }
@@ -106,13 +106,13 @@ describe("a tracker of four shards", () => {
     await tracker.stop();
     tracker = await startTracker({ vars: SHARDS, stateDir: state, port: tracker.port });
     await waitFor(
-      "Bob and Carol back, and nobody else",
+      "Bob and Eve back, and nobody else",
       async () => {
         const users = (await (await fetch(`${tracker.http}/api/users`)).json()) as { user: string }[];
-        return users.map((u) => u.user).join(",") === "Bob,Carol";
+        return users.map((u) => u.user).join(",") === "Bob,Eve";
       },
       60_000,
     );
-    await waitFor("Bob's users.txt to list just Bob and Carol", async () => (await usersFile(bob)).trim().split("\n").map((line) => line.split(" ")[0]).join(",") === "Bob,Carol", 30_000);
+    await waitFor("Bob's users.txt to list just Bob and Eve", async () => (await usersFile(bob)).trim().split("\n").map((line) => line.split(" ")[0]).join(",") === "Bob,Eve", 30_000);
   });
 });

@@ -13,11 +13,13 @@ import { TrackerSocket } from "../tracker-socket.ts";
 export const SHARDS = 4;
 export const BASE = "http://tracker.test";
 
-/** FNV-1a over UTF-16 code units, as the tracker places names: written out here so that a change there is noticed. */
+/** FNV-1a over UTF-16 code units, then murmur3's fmix32, as the tracker places names: written out here so that a change there is noticed. */
 export function shardOf(name: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % SHARDS;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return ((hash ^ (hash >>> 16)) >>> 0) % SHARDS;
 }
 
 /** A name starting with `prefix` that lands on `shard`. */
