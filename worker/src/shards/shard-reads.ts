@@ -9,7 +9,8 @@ import { PAGE_ENTRY_BYTES, type FilesQuery, type Page, type UsersQuery } from ".
 import type { ViewSource } from "../tracker/page-view.ts";
 import { mergeChunks, mergeFilesPages, mergeUsersPages } from "./merge.ts";
 
-export type LocalStats = Pick<TrackerStats, "users" | "files" | "bytes" | "contents" | "watching">;
+/** `started`: when this shard's current epoch began (ms), as its change log says. */
+export type LocalStats = Pick<TrackerStats, "users" | "files" | "bytes" | "contents" | "watching"> & { started: number | null };
 
 /** What each shard answers from its own store. */
 export interface LocalReads {
@@ -55,11 +56,22 @@ export class ShardReads {
     return mergeUsersPages(await this.#all("localUsersPage", query, maxBytes, withFiles), query.limit ?? DEFAULT_PAGE_LIMIT, maxBytes);
   }
 
-  /** Sums. A content held on two shards counts on each: `contents` is an upper bound here (SCALING.md). */
+  /**
+   * Sums. A content held on two shards counts on each: `contents` is an upper bound here (SCALING.md).
+   * The start is the earliest shard's, so the uptime does not depend on which shard a request reached.
+   */
   async stats(): Promise<LocalStats> {
     const parts = await this.#all("localStats");
-    const sum = (key: keyof LocalStats) => parts.reduce((total, part) => total + part[key], 0);
-    return { users: sum("users"), files: sum("files"), bytes: Math.min(Number.MAX_SAFE_INTEGER, sum("bytes")), contents: sum("contents"), watching: sum("watching") };
+    const sum = (key: Exclude<keyof LocalStats, "started">) => parts.reduce((total, part) => total + part[key], 0);
+    const starts = parts.flatMap((part) => (part.started === null ? [] : [part.started]));
+    return {
+      users: sum("users"),
+      files: sum("files"),
+      bytes: Math.min(Number.MAX_SAFE_INTEGER, sum("bytes")),
+      contents: sum("contents"),
+      watching: sum("watching"),
+      started: starts.length === 0 ? null : Math.min(...starts),
+    };
   }
 
   /** The live page's parts, from every shard. */

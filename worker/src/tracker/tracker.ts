@@ -428,6 +428,7 @@ export class Tracker extends DurableObject implements LocalReads {
       bytes: store.totals.bytes,
       contents: store.totals.contents,
       watching: this.ctx.getWebSockets(OBSERVER_TAG).filter(isOpen).length,
+      started: this.log.startedAt,
     };
   }
 
@@ -439,12 +440,12 @@ export class Tracker extends DurableObject implements LocalReads {
     return this.store.filesOf(user)?.size ?? 0;
   }
 
-  /** The totals, as GET /api/stats answers them (sharded: summed over the shards; the uptime is this shard's). */
+  /** The totals, as GET /api/stats answers them (sharded: over every shard, the same whichever shard is asked). */
   async stats(): Promise<TrackerStats> {
     await this.knowGlobal();
-    const started = this.log.startedAt;
+    const { started, ...totals } = this.shardReads ? await this.shardReads.stats() : this.localStats();
     return {
-      ...(this.shardReads ? await this.shardReads.stats() : this.localStats()),
+      ...totals,
       version: this.shardReads ? this.globalVersion() : this.log.version,
       startedAt: started === null ? null : new Date(started).toISOString(),
       uptimeSeconds: started === null ? null : Math.max(0, Math.floor((Date.now() - started) / 1000)),

@@ -4,6 +4,7 @@
  * them whichever shard answers. A page must never skip or repeat an entry,
  * even where a filter's scan bound cut some shards' pages short.
  */
+import { evictDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { MAX_SCANNED_BYTES_PER_PAGE, type FileListing } from "@p2p/shared";
@@ -21,6 +22,7 @@ import {
   names,
   peer,
   shardOf,
+  shardStub,
   stats,
   until,
   usersIn,
@@ -257,5 +259,17 @@ describe("totals and the live page", () => {
     expect(after).toMatch(/<title>Tracker: 3 users online, 7 files<\/title>/);
     expect(after).not.toContain(users[2]!);
     for (const shard of [0, 1, 3]) expect(after).toContain(users[shard]!);
+  });
+
+  it("/api/stats is the same whichever shard answers: one start and uptime, even after a shard restarted", async () => {
+    for (let shard = 0; shard < SHARDS; shard++) await shardStub(shard).stats();
+    // Shard 1 restarts with no socket: a new epoch, started later than the others.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await evictDurableObject(shardStub(1), { webSockets: "close" });
+    const answers = [];
+    for (let shard = 0; shard < SHARDS; shard++) answers.push(await shardStub(shard).stats());
+    expect(answers.every((a) => a.startedAt !== null)).toBe(true);
+    expect(new Set(answers.map((a) => a.startedAt)).size).toBe(1);
+    expect(new Set(answers.map((a) => `${a.users}/${a.files}/${a.bytes}/${a.version}`)).size).toBe(1);
   });
 });
