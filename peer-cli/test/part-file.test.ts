@@ -159,14 +159,18 @@ describe("PartFile", () => {
     const first = await openPart(save, map);
     for (let i = 0; i < 6; i++) await first.part.writePiece(i, piece(i));
     await first.part.suspend();
+    // Held open, the tampered file's inode cannot be handed to another file: a new inode means a new file.
+    const held = await open(partPathOf(save), "r");
+    const before = await held.stat();
     await tamper(partPathOf(save));
 
     expect(await PartFile.resume(save, map)).toBeNull();
     const fresh = await openPart(save, map);
     expect(indicesOf(fresh.have)).toEqual([]);
     const after = await stat(partPathOf(save));
-    // A new file, not the tampered one put right: none of the old bytes are in it.
-    // (Inode numbers cannot tell: a freed one is handed out again.)
+    // A new file, not the tampered one put right (whoever opened that may still write through it), and none of the old bytes.
+    expect(after.ino).not.toBe(before.ino);
+    await held.close();
     expect((await readFile(partPathOf(save))).equals(Buffer.alloc(SIZE))).toBe(true);
     expect(after.mode & 0o022).toBe(0);
     expect(after.nlink).toBe(1);

@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,7 +45,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(peers.map((p) => p.kill("SIGKILL")));
   await tracker?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  // rm(1), not Node's rm: the PATH_MAX test's tree is too deep for Node if that test stopped before removing it.
+  if (dir) spawnSync("rm", ["-rf", dir]);
 }, 60_000);
 
 describe("two peers saving to one path", () => {

@@ -60,7 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await peer?.kill();
   await tracker?.stop();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("the packed peer", () => {

@@ -69,7 +69,7 @@ afterEach(async () => {
 afterAll(async () => {
   await tracker?.stop();
   // Some 1.5 GB of copies per run: left behind, they fill the disk of the machine that runs the tests.
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("multi-source downloads", () => {
@@ -158,7 +158,7 @@ describe("multi-source downloads", () => {
   });
 
   it("fails clearly when the only source disappears, keeps what was verified, and resumes later", async () => {
-    // Slow (8 s for the file) so the kill surely lands before the end; the holder restarted later serves at full rate.
+    // Slow (8 s for the file) so the kill surely lands before the end; the holder restarted later serves at the suite's usual rate.
     let only = await holder("Only6", { P2P_TEST_THROTTLE_BPS: String(8 * 1024 * 1024) });
     const d = await downloader("D6");
     await seesHolders(d, ["Only6"]);

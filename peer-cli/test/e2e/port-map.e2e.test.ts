@@ -32,11 +32,11 @@ afterAll(async () => {
   await Promise.all(started.map((peer) => peer.kill()));
   await Promise.all(routers.map((r) => r.close()));
   await tracker?.stop();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("start --port-map", () => {
-  it("maps the mini-server's port on the router, advertises it, and removes it on Ctrl-C", async () => {
+  it("maps the mini-server's port on the router, advertises it, and removes it on Ctrl-C", { timeout: 60_000 }, async () => {
     // The fake's public address is loopback, so the tracker's probe of the mapped port reaches the mini-server.
     const fake = await router({ externalAddress: "127.0.0.1" });
     const peer = await startPeer("Mapped", tracker.url, dir, { args: ["--user", "Mapped", "--port-map"], env: ssdpOf(fake) });

@@ -55,7 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(peers.map((peer) => peer.kill()));
   await tracker?.stop();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("a tracker of four shards", () => {

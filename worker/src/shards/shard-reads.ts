@@ -63,7 +63,7 @@ export class ShardReads {
   async stats(): Promise<LocalStats> {
     const parts = await this.#all("localStats");
     const sum = (key: Exclude<keyof LocalStats, "started">) => parts.reduce((total, part) => total + part[key], 0);
-    const starts = parts.flatMap((part) => (part.started === null ? [] : [part.started]));
+    const starts = parts.flatMap((part) => (typeof part.started === "number" ? [part.started] : []));
     return {
       users: sum("users"),
       files: sum("files"),

@@ -263,6 +263,7 @@ describe("totals and the live page", () => {
 
   it("/api/stats is the same whichever shard answers: one start and uptime, even after a shard restarted", async () => {
     for (let shard = 0; shard < SHARDS; shard++) await shardStub(shard).stats();
+    const earliest = (await shardStub(0).stats()).startedAt;
     // Shard 1 restarts with no socket: a new epoch, started later than the others.
     await new Promise((resolve) => setTimeout(resolve, 20));
     await evictDurableObject(shardStub(1), { webSockets: "close" });
@@ -270,6 +271,7 @@ describe("totals and the live page", () => {
     for (let shard = 0; shard < SHARDS; shard++) answers.push(await shardStub(shard).stats());
     expect(answers.every((a) => a.startedAt !== null)).toBe(true);
     expect(new Set(answers.map((a) => a.startedAt)).size).toBe(1);
+    expect(answers[0]!.startedAt).toBe(earliest);
     expect(new Set(answers.map((a) => `${a.users}/${a.files}/${a.bytes}/${a.version}`)).size).toBe(1);
   });
 });
