@@ -1,5 +1,6 @@
 /** What the browser tests share: Debian's Chromium, the console errors pages log, and waiting on what a page shows. */
 import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { findChromium } from "../scripts/chromium.ts";
 import { waitFor } from "../scripts/processes.ts";
 
@@ -8,6 +9,23 @@ export function launchChromium(): Promise<Browser> {
   const executablePath = findChromium();
   if (!executablePath) throw new Error("no Chromium: the browser project's global setup installs it (scripts/chromium.ts)");
   return chromium.launch({ executablePath });
+}
+
+/** One Chromium for the test file: launched before its tests, closed after them. */
+export function useChromium(): { readonly browser: Browser } {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+  }, 60_000);
+  return {
+    get browser() {
+      if (!browser) throw new Error("Chromium is not launched yet");
+      return browser;
+    },
+  };
 }
 
 /** Collects the page's console errors and uncaught exceptions into `problems`, each with the address it came from. */

@@ -6,28 +6,20 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { useWorld } from "../peer-cli/test/e2e/world.ts";
-import { launchChromium, recordProblems, until } from "./browser.ts";
+import { recordProblems, until, useChromium } from "./browser.ts";
 
 const world = useWorld("p2p-live-sharded-", { vars: { TRACKER_SHARDS: "4" } });
-let browser: Browser;
+const chromium = useChromium();
 const problems: string[] = [];
 
 const usersShown = async (page: Page) => (await page.locator("#users tbody tr td:first-child").allTextContents()).map((t) => t.trim());
 
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-}, 60_000);
-
 describe("the live page of a tracker of four shards", () => {
   it("shows users of every shard as they come and go, without a reload", async () => {
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     recordProblems(page, problems);
     await page.goto(world.tracker.http + "/");
     await until("the page to be live", async () => (await page.locator("#live-status").getAttribute("data-state")) === "live");

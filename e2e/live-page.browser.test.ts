@@ -8,23 +8,23 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import type { PeerProcess } from "../scripts/processes.ts";
 import { useWorld } from "../peer-cli/test/e2e/world.ts";
-import { launchChromium, recordProblems, until } from "./browser.ts";
+import { recordProblems, until, useChromium } from "./browser.ts";
 
 /** Peers refresh far apart: what reaches the page came through the tracker's notices. */
 const HOUR = 3600;
 const MANY = 10_000;
 
 const world = useWorld("p2p-live-page-");
-let browser: Browser;
+const chromium = useChromium();
 /** Console errors and uncaught exceptions of every page, as the browser reported them. */
 const problems: string[] = [];
 
 async function openPage(path = "/", options: { javaScript?: boolean; width?: number } = {}): Promise<Page> {
-  const context = await browser.newContext({ javaScriptEnabled: options.javaScript ?? true, viewport: { width: options.width ?? 1200, height: 900 } });
+  const context = await chromium.browser.newContext({ javaScriptEnabled: options.javaScript ?? true, viewport: { width: options.width ?? 1200, height: 900 } });
   const page = await context.newPage();
   recordProblems(page, problems);
   await page.goto(world.tracker.http + path);
@@ -47,14 +47,6 @@ async function makeFiles(folder: string, names: readonly string[]): Promise<stri
     }),
   );
 }
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-}, 60_000);
 
 describe("the live page", () => {
   let page: Page;

@@ -1,32 +1,12 @@
 import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { Catalog, PING, PONG, parseVersion, pingFor, pongFor, type ChangeSet, type SyncResult } from "@p2p/shared";
+import { PING, PONG, parseVersion, pingFor, pongFor, type ChangeSet } from "@p2p/shared";
 import { describe, expect, it } from "vitest";
+import { sync, update } from "./catalog-copy.ts";
 import { TrackerSocket, file } from "./tracker-socket.ts";
 
 const trackerStub = () => env.TRACKER.get(env.TRACKER.idFromName("tracker"));
-const sync = (socket: TrackerSocket, since?: string): Promise<SyncResult> => socket.ok("sync", since === undefined ? {} : { since });
 const versionOf = async (socket: TrackerSocket): Promise<string> => (await sync(socket)).version;
-
-/** A copy of the catalog as a peer keeps it: the snapshot's pages, then change sets. */
-async function copyOf(socket: TrackerSocket): Promise<{ catalog: Catalog; version: string }> {
-  const first = await sync(socket);
-  if (!("snapshot" in first)) throw new Error("expected a snapshot");
-  const catalog = new Catalog();
-  catalog.addUsers(first.snapshot.users);
-  catalog.addFiles(first.snapshot.files);
-  for (let next = first.snapshot.usersNext; next !== null; ) {
-    const page = await socket.ok("list-users", { cursor: next });
-    catalog.addUsers(page.users);
-    next = page.next;
-  }
-  for (let next = first.snapshot.filesNext; next !== null; ) {
-    const page = await socket.ok("list-files", { cursor: next });
-    catalog.addFiles(page.files);
-    next = page.next;
-  }
-  return { catalog, version: first.version };
-}
 
 /** Registers 1,000 files with long paths under `user`: about 600 KB of changes. */
 async function registerBulk(socket: TrackerSocket, user: string): Promise<void> {
@@ -37,7 +17,7 @@ async function registerBulk(socket: TrackerSocket, user: string): Promise<void> 
 describe("versions", () => {
   it("move with every change; since the current one is unchanged, since an older one the changes that bring a copy up to date", async () => {
     const watcher = await TrackerSocket.probed();
-    const copy = await copyOf(watcher);
+    const copy = await update(watcher, null);
     expect(await sync(watcher, copy.version)).toEqual({ version: copy.version, unchanged: true });
 
     const peer = await TrackerSocket.probed(4321);
@@ -193,7 +173,7 @@ describe("notices", () => {
 
   it("carry the change set since the previous notice, which brings a copy that was current up to date without asking", async () => {
     const watcher = await TrackerSocket.probed();
-    const copy = await copyOf(watcher);
+    const copy = await update(watcher, null);
     const peer = await TrackerSocket.probed(4400);
     await peer.ok("register", { user: "notice-inline", files: [file("/i1"), file("/i2")] });
     const version = await versionOf(peer);
